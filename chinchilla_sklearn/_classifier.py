@@ -1,0 +1,448 @@
+"""The estimator: parameters, validation, label encoding and fitted attributes."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._gate import run_gate
+from ._loss import SigmoidLoss, SoftmaxLoss, log1pexp, log_softmax
+from ._objective import Problem
+from ._penalty import Penalty
+
+
+class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
+    r"""Sparse, gated, exact linear-sigmoid (regularised logistic) classifier.
+
+    Minimises, over the weights ``w`` and the unpenalised intercept ``b``,
+
+    .. math::
+
+        C \sum_i s_i \, \ell(y_i, x_i^\top w + b)
+        + \frac{1 - \rho}{2} \|w\|_2^2 + \rho \|w\|_1,
+
+    with :math:`\ell(y, z) = \log(1 + e^z) - y z`, :math:`\rho` = ``l1_ratio``
+    and :math:`s_i` = ``sample_weight[i] * class_weight[y_i]``: the objective
+    of scikit-learn's :class:`~sklearn.linear_model.LogisticRegression` with the
+    same ``C`` and ``l1_ratio``, so both reach the same coefficients. With more
+    than two classes the model is multinomial (softmax) with the same penalty on
+    all weights.
+
+    The fit is an outer loop run by the *dynamic-adjustment gate*: each round
+    scores every feature's optimality (KKT) violation, screens features that
+    are certified zero (gap-safe rule), picks a working set of features and a
+    kernel (sparse products or a dense block), and solves the problem on that
+    working set with an orthant-wise Newton method. The gate changes the cost
+    of a fit, never its answer.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse regularisation strength, in (0, inf]. ``C=np.inf`` means no
+        penalty.
+
+    l1_ratio : float, default=0.0
+        Elastic-net mixing parameter in [0, 1]: 0 is L2, 1 is L1.
+
+    shared_support : bool, default=False
+        Parameter sharing across classes: replace the L1 term by the sum of the
+        Euclidean norms of each feature's weights over the classes, so a feature
+        is kept for all classes or dropped for all (group lasso). With two
+        classes it equals plain L1.
+
+    gate : bool, default=True
+        Use the gate's working sets and safe screening. ``gate=False`` runs the
+        same solver on all features in every round; the answer is the same
+        within ``tol``.
+
+    gate_threshold : float, default=0.5
+        In [0, 1]. A feature outside the current support joins the working set
+        when its violation is at least ``gate_threshold`` times the largest
+        violation (at most as many new features as the support has, and at least
+        10, join per round). Lower values admit more features per round; 0 admits
+        every feature (no gating).
+
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied with ``sample_weight``; "balanced"
+        uses ``n_samples / (n_classes * np.bincount(y))`` (weighted by
+        ``sample_weight``), as scikit-learn does.
+
+    tol : float, default=1e-4
+        Stopping tolerance, >= 0. The fit stops when the largest optimality
+        (KKT) violation over the intercept and all weights, that is the largest
+        entry of the minimum-norm subgradient of the objective divided by
+        ``C * sum_i s_i`` (``sum_i s_i`` when ``C=inf``), is at most ``tol``.
+
+    max_iter : int, default=100
+        Largest number of outer iterations of the gate loop, >= 1.
+
+    warm_start : bool, default=False
+        Start from the previous solution when refitting with the same classes
+        and features.
+
+    eta0 : float, default=0.01
+        Step size scale of ``partial_fit`` (online learning), > 0. Online
+        learning arrives in a later release; the parameter is validated now.
+
+    random_state : int, RandomState instance or None, default=None
+        Unused by the deterministic batch solver; kept for the online updates
+        of a later release.
+
+    verbose : int, default=0
+        If > 0, print one line per outer iteration: objective, violation,
+        working-set size, features screened and elapsed time.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        The weights (one row for binary problems).
+
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        The intercept; with more than two classes it is centred to sum to zero
+        (the softmax does not change under a common shift).
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :term:`fit`, when ``X`` has string column
+        names.
+
+    n_iter_ : int
+        Number of outer iterations run.
+
+    loss_curve_ : list of float
+        The objective after each outer iteration.
+
+    gate_report_ : dict
+        What the gate did, one entry per outer iteration in each list:
+        ``"working_set_size"``, ``"n_screened"`` (features certified zero so
+        far), ``"violation"`` (largest violation after the iteration),
+        ``"kernel"`` (``"sparse"`` or ``"dense"``), and ``"skipped_share"``
+        (float: the share of feature-column passes saved against ``gate=False``
+        for the same products).
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : The same objective, other solvers.
+    sklearn.linear_model.SGDClassifier : Online linear classifiers.
+
+    References
+    ----------
+    .. [1] Byrd, Chin, Nocedal, Oztoprak (2016). "A family of second-order
+       methods for convex l1-regularized optimization". Math. Programming.
+    .. [2] Ndiaye, Fercoq, Gramfort, Salmon (2017). "Gap safe screening rules
+       for sparsity enforcing penalties". JMLR 18(128).
+    .. [3] Massias, Gramfort, Salmon (2018). "Celer: a fast solver for the
+       Lasso with dual extrapolation". ICML.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from chinchilla_sklearn import ChinchillaClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> clf = ChinchillaClassifier(C=0.1, l1_ratio=1.0).fit(X, y)
+    >>> clf.score(X, y) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "shared_support": ["boolean"],
+        "gate": ["boolean"],
+        "gate_threshold": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        C=1.0,
+        *,
+        l1_ratio=0.0,
+        shared_support=False,
+        gate=True,
+        gate_threshold=0.5,
+        fit_intercept=True,
+        class_weight=None,
+        tol=1e-4,
+        max_iter=100,
+        warm_start=False,
+        eta0=0.01,
+        random_state=None,
+        verbose=0,
+    ):
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.shared_support = shared_support
+        self.gate = gate
+        self.gate_threshold = gate_threshold
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.eta0 = eta0
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to the data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. CSR and CSC matrices are used as they are (never
+            densified, not copied); other sparse formats are converted once.
+            float32 data is fitted in float32.
+
+        y : array-like of shape (n_samples,)
+            Target labels.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; not all zero.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, y = validate_data(
+            self, X, y, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32]
+        )
+        check_classification_targets(y)
+        problem = self._problem(X, y, sample_weight)
+        W, b = self._starting_point(problem)
+        result = run_gate(
+            problem, W, b, gate=self.gate, gate_threshold=self.gate_threshold,
+            tol=self.tol, max_iter=self.max_iter,
+            on_record=self._print_record if self.verbose else None,
+        )
+        self._set_solution(result)
+        if self.verbose:
+            print(f"{'converged' if result.converged else 'stopped'} after "
+                  f"{self.n_iter_} iterations: violation {result.violation:.3e}, "
+                  f"{np.count_nonzero(self.coef_)} non-zero weights")
+        if not result.converged:
+            warnings.warn(
+                f"ChinchillaClassifier did not converge in {self.n_iter_} "
+                f"iterations: the largest optimality (KKT) violation is "
+                f"{result.violation:.3e} > tol={self.tol}. Increase max_iter or "
+                "tol, or scale the features.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _problem(self, X, y, sample_weight):
+        """Encode the labels and weights of the objective into a Problem."""
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        n_classes = self.classes_.size
+        if n_classes < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but "
+                f"the data contains only one class: {self.classes_[0]!r}."
+            )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        class_weight = compute_class_weight(
+            self.class_weight, classes=self.classes_, y=y,
+            sample_weight=sample_weight,
+        )
+        # a new array: the caller's sample_weight is never modified
+        s = sample_weight * class_weight[y_encoded].astype(X.dtype)
+        if np.count_nonzero(np.bincount(y_encoded, weights=s)) < 2:
+            raise ValueError(
+                "The weights leave samples of only one class with positive weight; "
+                "at least 2 classes are needed."
+            )
+        finite_C = np.isfinite(self.C)
+        if finite_C:
+            s *= X.dtype.type(self.C)
+        penalty = Penalty(
+            l1=float(self.l1_ratio) if finite_C else 0.0,
+            l2=float(1 - self.l1_ratio) if finite_C else 0.0,
+            group=self.shared_support and n_classes > 2,
+        )
+        if n_classes == 2:
+            Y, loss = (y_encoded == 1).astype(X.dtype)[:, None], SigmoidLoss()
+        else:
+            Y, loss = np.eye(n_classes, dtype=X.dtype)[y_encoded], SoftmaxLoss()
+        return Problem(X, Y, s, loss, penalty, self.fit_intercept)
+
+    def _starting_point(self, problem):
+        """Return ``(W, b)``: zeros, or the previous solution with warm_start."""
+        n_features, n_outputs = problem.X.shape[1], problem.Y.shape[1]
+        dtype = problem.X.dtype
+        coef = getattr(self, "coef_", None)
+        if self.warm_start and coef is not None and coef.shape == (
+            n_outputs, n_features
+        ):
+            coef = coef.toarray() if sp.issparse(coef) else coef
+            b = self.intercept_ if self.fit_intercept else np.zeros(n_outputs)
+            return np.array(coef.T, dtype=dtype), np.array(b, dtype=dtype)
+        return (np.zeros((n_features, n_outputs), dtype=dtype),
+                np.zeros(n_outputs, dtype=dtype))
+
+    def _set_solution(self, result):
+        """Set the fitted attributes from the gate's result."""
+        b = result.b
+        if b.size > 1:
+            b = b - b.mean()
+        self.coef_ = np.ascontiguousarray(result.W.T)
+        self.intercept_ = b if self.fit_intercept else np.zeros_like(b)
+        self.n_iter_ = len(result.records)
+        self.loss_curve_ = [record.objective for record in result.records]
+        gate_off_passes = result.n_products * result.W.shape[0]
+        self.gate_report_ = {
+            "working_set_size": [r.working_set_size for r in result.records],
+            "n_screened": [r.n_screened for r in result.records],
+            "violation": [r.violation for r in result.records],
+            "kernel": [r.kernel for r in result.records],
+            "skipped_share": 1.0 - result.column_passes / max(gate_off_passes, 1),
+        }
+
+    def _print_record(self, record):
+        """Print one outer iteration (verbose)."""
+        if record.iteration == 1:
+            print(f"{'iter':>5} {'objective':>16} {'violation':>10} "
+                  f"{'ws':>8} {'screened':>9} {'kernel':>7} {'time [s]':>9}")
+        print(f"{record.iteration:>5d} {record.objective:>16.9e} "
+              f"{record.violation:>10.3e} {record.working_set_size:>8d} "
+              f"{record.n_screened:>9d} {record.kernel:>7} {record.elapsed:>9.3f}")
+
+    def decision_function(self, X):
+        """Return the decision function (the linear predictor) of the samples.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For binary problems the score of ``classes_[1]``; otherwise one
+            column per class.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
+            reset=False,
+        )
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The predicted classes.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[scores.argmax(axis=1)]
+
+    def predict_log_proba(self, X):
+        """Return the log of the class probabilities, computed stably.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log P(class | x)``, finite for finite scores (never ``log(0)``).
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            # log sigmoid(z) = -log(1 + exp(-z))
+            return np.column_stack([-log1pexp(scores), -log1pexp(-scores)])
+        return log_softmax(scores)
+
+    def predict_proba(self, X):
+        """Return the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes, in the order of ``classes_``.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def sparsify(self):
+        """Store ``coef_`` as a scipy.sparse CSR matrix.
+
+        Prediction then costs in proportion to the number of non-zero weights.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        check_is_fitted(self)
+        self.coef_ = sp.csr_matrix(self.coef_)
+        return self
+
+    def densify(self):
+        """Store ``coef_`` as a dense array (the default after fit).
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        check_is_fitted(self)
+        if sp.issparse(self.coef_):
+            self.coef_ = self.coef_.toarray()
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,237 @@
+"""The dynamic-adjustment gate: the outer loop of every fit.
+
+Before each round the gate looks at the data and the current solution and
+decides which features take part (the working set), which are certified zero
+and leave for good (safe screening), and which kernel computes the products
+(sparse, or a dense block of the working-set columns). The gate changes the
+cost of a fit, never its answer: every round ends with a check of optimality
+on all features, and the fit stops only when the largest violation is at most
+``tol``.
+
+Each round has five steps: score (one full gradient pass: each feature's
+optimality violation), screen (gap-safe rule), select (working set), solve
+(the Newton solver on the working-set columns, to a tolerance tied to the
+current violation) and check (the next full gradient pass).
+
+References
+----------
+.. [1] Massias, Gramfort, Salmon (2018). "Celer: a fast solver for the Lasso
+   with dual extrapolation". ICML (working sets, doubling rule).
+.. [2] Ndiaye, Fercoq, Gramfort, Salmon (2017). "Gap safe screening rules for
+   sparsity enforcing penalties". JMLR 18(128).
+.. [3] Bertrand, Klopfenstein, Massias, Blondel, Vaiter, Gramfort, Salmon
+   (2022). "Beyond L1: faster and better sparse models with skglm". NeurIPS.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._kernels import column_norms, take_columns
+from ._objective import intercept_gradient, objective_value, optimality
+from ._solver import State, polish_intercept, solve_working_set
+
+# A dense block of working-set columns is used when at least this share of its
+# entries is non-zero and it fits in DENSE_MAX_BYTES (see benchmarks/kernel.py).
+DENSE_MIN_DENSITY = 0.1
+DENSE_MAX_BYTES = 2**27
+# New features admitted per round: at least MIN_NEW, at most as many as the
+# current support (doubling), ranked by violation.
+MIN_NEW = 10
+# The working set is solved to INNER_TOL_RATIO times the current violation.
+INNER_TOL_RATIO = 0.3
+MAX_NEWTON_STEPS = 50
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """One outer iteration, as ``loss_curve_``, ``gate_report_`` and verbose see it."""
+
+    iteration: int
+    objective: float
+    violation: float
+    working_set_size: int
+    n_screened: int
+    kernel: str
+    n_newton_steps: int
+    elapsed: float
+
+
+@dataclass
+class GateResult:
+    """The solution and the history of the gate loop."""
+
+    W: np.ndarray
+    b: np.ndarray
+    converged: bool
+    violation: float
+    records: list = field(default_factory=list)
+    column_passes: int = 0
+    n_products: int = 0
+
+
+def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=None):
+    """Minimise the objective of ``problem`` from ``(W, b)`` with the gate loop.
+
+    Parameters
+    ----------
+    problem : Problem
+    W : ndarray of shape (n_features, n_outputs)
+        Starting weights (copied).
+    b : ndarray of shape (n_outputs,)
+        Starting intercept (copied).
+    gate : bool
+        Use working sets and safe screening. Without an L1 part every weight is
+        non-zero and all features take part in every round.
+    gate_threshold : float in [0, 1]
+        Relative violation a feature needs to join the working set.
+    tol : float
+        Stop when the largest scaled violation over all features is <= tol.
+    max_iter : int
+        Largest number of outer iterations.
+    on_record : callable, default=None
+        Called with each :class:`IterationRecord`.
+
+    Returns
+    -------
+    GateResult
+    """
+    X, penalty = problem.X, problem.penalty
+    n_features = X.shape[1]
+    gated = gate and penalty.l1 > 0
+    start = time.perf_counter()
+    result = GateResult(W.copy(), b.copy(), converged=False, violation=np.inf)
+
+    state = State.at(problem, result.W, result.b, _predict(problem, result.W, result.b))
+    G_loss = np.asarray(X.T @ state.R)
+    result.column_passes, result.n_products = 2 * n_features, 2
+    screened = np.zeros(n_features, dtype=bool)
+    if gated:
+        norms, column_nnz = column_norms(X), _column_nnz(X)
+    for iteration in range(max_iter + 1):
+        G = G_loss + penalty.l2 * state.W
+        gb = intercept_gradient(problem, state.R)
+        _, scores, violation = optimality(problem, state.W, G, gb)
+        result.violation = violation
+        if iteration > 0:
+            record = IterationRecord(
+                iteration, objective_value(problem, state.loss_value, state.W),
+                violation, ws_size, int(screened.sum()), kernel, n_steps,
+                time.perf_counter() - start,
+            )
+            result.records.append(record)
+            if on_record is not None:
+                on_record(record)
+            if violation <= tol:
+                result.converged = True
+                break
+            if iteration == max_iter:
+                break
+        # 1. screen, 2. select, 3. choose the kernel
+        if gated:
+            screened |= _screen(problem, state, G_loss, norms)
+            ws = _select(scores, state.W, screened, gate_threshold)
+            kernel = _choose_kernel(X, ws, column_nnz)
+        else:
+            ws, kernel = None, "sparse" if sp.issparse(X) else "dense"
+        # 4. solve on the working set
+        block = take_columns(X, ws, kernel)
+        columns = slice(None) if ws is None else ws
+        sub_state = State(state.W[columns], state.b, state.Z, state.loss_value,
+                          state.R, state.curvature)
+        solved = solve_working_set(
+            problem, block, sub_state, INNER_TOL_RATIO * violation,
+            MAX_NEWTON_STEPS, G=G[columns],
+        )
+        sub_state, n_steps = solved.state, solved.n_steps
+        if gated:
+            sub_state = polish_intercept(problem, sub_state)
+        W_new = state.W.copy() if ws is not None else sub_state.W
+        W_new[columns] = sub_state.W
+        state = State(W_new, sub_state.b, sub_state.Z, sub_state.loss_value,
+                      sub_state.R, sub_state.curvature)
+        ws_size = block.n_columns
+        result.column_passes += block.column_passes
+        result.n_products += block.n_products
+        # 5. check: the gradient on all features (reused when all took part)
+        if ws is None:
+            G_loss = solved.G - penalty.l2 * state.W
+        else:
+            G_loss = np.asarray(X.T @ state.R)
+            result.column_passes += n_features
+            result.n_products += 1
+    result.W, result.b = state.W, state.b
+    return result
+
+
+def _predict(problem, W, b):
+    """Return ``X @ W + b`` (one pass over the data)."""
+    return np.asarray(problem.X @ W) + b
+
+
+def _column_nnz(X):
+    """Return the number of stored entries of each column of a sparse ``X``."""
+    if not sp.issparse(X):
+        return None
+    if X.format == "csc":
+        return np.diff(X.indptr)
+    return np.bincount(X.indices, minlength=X.shape[1])
+
+
+def _select(scores, W, screened, threshold):
+    """Return the sorted working set: the support plus the strongest violators.
+
+    A feature outside the support joins when its violation is at least
+    ``threshold`` times the largest violation; at most ``max(MIN_NEW,
+    support size)`` join per round, the strongest first, so the working set at
+    most doubles. ``threshold=0`` admits every feature that is not screened.
+    """
+    support = np.any(W != 0, axis=1)
+    outside = ~support & ~screened
+    if threshold == 0:
+        return np.flatnonzero(support | outside)
+    top = scores.max(initial=0.0)
+    candidates = np.flatnonzero(outside & (scores > 0) & (scores >= threshold * top))
+    limit = max(MIN_NEW, int(support.sum()))
+    if candidates.size > limit:
+        strongest = np.argpartition(scores[candidates], -limit)[-limit:]
+        candidates = candidates[strongest]
+    return np.union1d(np.flatnonzero(support), candidates)
+
+
+def _choose_kernel(X, ws, column_nnz):
+    """Return "dense" when the working-set block is dense and small, else "sparse"."""
+    if not sp.issparse(X):
+        return "dense"
+    n_samples = X.shape[0]
+    size = n_samples * ws.size
+    if ws.size == X.shape[1] or size * X.dtype.itemsize > DENSE_MAX_BYTES:
+        return "sparse"
+    density = column_nnz[ws].sum() / max(size, 1)
+    return "dense" if density >= DENSE_MIN_DENSITY else "sparse"
+
+
+def _screen(problem, state, G_loss, norms):
+    """Return the features certified zero at the optimum by the gap-safe rule.
+
+    The dual point ``theta = -t * R`` (``t`` rescales it into the dual feasible
+    set when there is no ridge part) and the duality gap give a ball around the
+    dual optimum of radius ``sqrt(2 * gap * L)``, ``L`` the loss's smoothness.
+    Feature ``j`` is zero at the optimum when ``||x_j^T theta|| + radius *
+    ||x_j|| < l1`` ([2]). Only features at zero now are removed. ``G_loss`` is
+    ``X.T @ R``. The intercept gradient must vanish (see polish_intercept).
+    """
+    penalty, loss = problem.penalty, problem.loss
+    correlations = penalty.feature_norms(G_loss)
+    t = 1.0
+    if penalty.l2 == 0:
+        t = min(1.0, penalty.l1 / max(correlations.max(initial=0.0), 1e-300))
+    P = loss.probabilities(state.Z)
+    dual = (loss.dual_value(problem.Y, P, problem.s, t)
+            - penalty.conjugate(t * G_loss))
+    gap = max(objective_value(problem, state.loss_value, state.W) - dual, 0.0)
+    radius = np.sqrt(2 * gap * loss.curvature_bound * float(problem.s.max()))
+    certified = t * correlations + radius * norms < penalty.l1
+    return certified & ~np.any(state.W != 0, axis=1)
