@@ -43,6 +43,9 @@ MIN_NEW = 10
 # The working set is solved to INNER_TOL_RATIO times the current violation.
 INNER_TOL_RATIO = 0.3
 MAX_NEWTON_STEPS = 50
+# Once converged, the final support is solved to FINISH_TOL_RATIO * tol.
+FINISH_TOL_RATIO = 1e-4
+FINISH_MAX_STEPS = 5
 
 
 @dataclass(frozen=True)
@@ -103,67 +106,94 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     gated = gate and penalty.l1 > 0
     start = time.perf_counter()
     result = GateResult(W.copy(), b.copy(), converged=False, violation=np.inf)
-
     state = State.at(problem, result.W, result.b, _predict(problem, result.W, result.b))
     G_loss = np.asarray(X.T @ state.R)
     result.column_passes, result.n_products = 2 * n_features, 2
     screened = np.zeros(n_features, dtype=bool)
     if gated:
         norms, column_nnz = column_norms(X), _column_nnz(X)
-    for iteration in range(max_iter + 1):
-        G = G_loss + penalty.l2 * state.W
-        gb = intercept_gradient(problem, state.R)
-        _, scores, violation = optimality(problem, state.W, G, gb)
-        result.violation = violation
-        if iteration > 0:
-            record = IterationRecord(
-                iteration, objective_value(problem, state.loss_value, state.W),
-                violation, ws_size, int(screened.sum()), kernel, n_steps,
-                time.perf_counter() - start,
-            )
-            result.records.append(record)
-            if on_record is not None:
-                on_record(record)
-            if violation <= tol:
-                result.converged = True
-                break
-            if iteration == max_iter:
-                break
+    ws, kernel = None, "sparse" if sp.issparse(X) else "dense"
+    for iteration in range(1, max_iter + 1):
+        scores, violation = _check(problem, state, G_loss)
         # 1. screen, 2. select, 3. choose the kernel
         if gated:
             screened |= _screen(problem, state, G_loss, norms)
             ws = _select(scores, state.W, screened, gate_threshold)
             kernel = _choose_kernel(X, ws, column_nnz)
-        else:
-            ws, kernel = None, "sparse" if sp.issparse(X) else "dense"
-        # 4. solve on the working set
-        block = take_columns(X, ws, kernel)
-        columns = slice(None) if ws is None else ws
-        sub_state = State(state.W[columns], state.b, state.Z, state.loss_value,
-                          state.R, state.curvature)
-        solved = solve_working_set(
-            problem, block, sub_state, INNER_TOL_RATIO * violation,
-            MAX_NEWTON_STEPS, G=G[columns],
+        # 4. solve on the working set, 5. check on all features
+        state, G_loss, n_steps, ws_size = _solve_round(
+            problem, state, G_loss, ws, kernel, INNER_TOL_RATIO * violation,
+            MAX_NEWTON_STEPS, result, polish=gated,
         )
-        sub_state, n_steps = solved.state, solved.n_steps
-        if gated:
-            sub_state = polish_intercept(problem, sub_state)
-        W_new = state.W.copy() if ws is not None else sub_state.W
-        W_new[columns] = sub_state.W
-        state = State(W_new, sub_state.b, sub_state.Z, sub_state.loss_value,
-                      sub_state.R, sub_state.curvature)
-        ws_size = block.n_columns
-        result.column_passes += block.column_passes
-        result.n_products += block.n_products
-        # 5. check: the gradient on all features (reused when all took part)
-        if ws is None:
-            G_loss = solved.G - penalty.l2 * state.W
-        else:
-            G_loss = np.asarray(X.T @ state.R)
-            result.column_passes += n_features
-            result.n_products += 1
+        _, result.violation = _check(problem, state, G_loss)
+        result.converged = result.violation <= tol
+        if result.converged:
+            # 6. finish: Newton steps with a near-exact inner solve on the final
+            # support square the error, so the answer is accurate far below tol
+            # for the cost of one or two steps on the smallest working set
+            ws = np.flatnonzero(np.any(state.W != 0, axis=1)) if gated else None
+            state, G_loss, finish_steps, _ = _solve_round(
+                problem, state, G_loss, ws, kernel, FINISH_TOL_RATIO * tol,
+                FINISH_MAX_STEPS, result, polish=gated, exact=True,
+            )
+            n_steps += finish_steps
+            _, result.violation = _check(problem, state, G_loss)
+        record = IterationRecord(
+            iteration, objective_value(problem, state.loss_value, state.W),
+            result.violation, ws_size, int(screened.sum()), kernel, n_steps,
+            time.perf_counter() - start,
+        )
+        result.records.append(record)
+        if on_record is not None:
+            on_record(record)
+        if result.converged:
+            break
     result.W, result.b = state.W, state.b
     return result
+
+
+def _check(problem, state, G_loss):
+    """Return each feature's violation and the largest (intercept included)."""
+    G = G_loss + problem.penalty.l2 * state.W
+    gb = intercept_gradient(problem, state.R)
+    _, scores, violation = optimality(problem, state.W, G, gb)
+    return scores, violation
+
+
+def _solve_round(problem, state, G_loss, ws, kernel, tol, max_steps, result, *,
+                 polish, exact=False):
+    """Solve on the working set ``ws`` (None: all features); return the new state.
+
+    Also returns ``X.T @ R`` at the new state (reused from the solver when all
+    features took part, else one full pass), the Newton steps and the working-set
+    size, and adds the column passes made to ``result``.
+    """
+    X, penalty = problem.X, problem.penalty
+    block = take_columns(X, ws, kernel)
+    columns = slice(None) if ws is None else ws
+    sub_state = State(state.W[columns], state.b, state.Z, state.loss_value,
+                      state.R, state.curvature)
+    G = G_loss[columns] + penalty.l2 * sub_state.W
+    solved = solve_working_set(problem, block, sub_state, tol, max_steps, G=G,
+                               exact=exact)
+    sub_state = solved.state
+    if polish:
+        sub_state = polish_intercept(problem, sub_state)
+    W = sub_state.W
+    if ws is not None:
+        W = state.W.copy()
+        W[ws] = sub_state.W
+    state = State(W, sub_state.b, sub_state.Z, sub_state.loss_value, sub_state.R,
+                  sub_state.curvature)
+    result.column_passes += block.column_passes
+    result.n_products += block.n_products
+    if ws is None and not polish:
+        G_loss = solved.G - penalty.l2 * W
+    else:
+        G_loss = np.asarray(X.T @ state.R)
+        result.column_passes += X.shape[1]
+        result.n_products += 1
+    return state, G_loss, solved.n_steps, block.n_columns
 
 
 def _predict(problem, W, b):

@@ -65,7 +65,7 @@ class SolverResult:
     violation: float
 
 
-def solve_working_set(problem, block, state, tol, max_steps, G=None):
+def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False):
     """Minimise the objective over the block's weights and the intercept.
 
     Parameters
@@ -81,6 +81,10 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None):
         Largest number of Newton steps.
     G : ndarray, default=None
         The smooth gradient at the starting point on the block, if known.
+    exact : bool, default=False
+        Solve each Newton system to a relative residual of ``min(0.1, v)``
+        (``v`` the violation: quadratic convergence) instead of
+        ``min(0.5, sqrt(v))`` (superlinear, cheaper far from the optimum).
 
     Returns
     -------
@@ -99,7 +103,8 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None):
         # 2. the face and 3. the Newton direction on it
         orthant = penalty.orthant(state.W, V) if penalty.l1 > 0 else None
         free = penalty.free(orthant) if penalty.l1 > 0 else True
-        dW, db = _newton_direction(problem, block, state, V * free, gb, free, violation)
+        forcing = min(0.1, violation) if exact else min(0.5, np.sqrt(violation))
+        dW, db = _newton_direction(problem, block, state, V * free, gb, free, forcing)
         # 4. line search, or a proximal-gradient step when it fails
         new_state = _line_search(problem, block, state, V, gb, dW, db, orthant)
         if new_state is None:
@@ -130,8 +135,11 @@ def polish_intercept(problem, state, max_steps=20):
     return state
 
 
-def _newton_direction(problem, block, state, V, gb, free, violation):
-    """Solve the Newton system on the free weights and the intercept by PCG."""
+def _newton_direction(problem, block, state, V, gb, free, forcing):
+    """Solve the Newton system on the free weights and the intercept by PCG.
+
+    CG stops at a relative residual of ``forcing`` (truncated Newton [3]).
+    """
     loss, penalty = problem.loss, problem.penalty
     fit_intercept = problem.fit_intercept
     h = loss.hessian_diagonal(state.curvature)
@@ -147,8 +155,6 @@ def _newton_direction(problem, block, state, V, gb, free, violation):
         Hb = T.sum(axis=0) if fit_intercept else np.zeros_like(db)
         return HW * free, Hb
 
-    # forcing term min(0.5, sqrt(violation)): superlinear near the optimum [3]
-    forcing = min(0.5, np.sqrt(violation))
     return _conjugate_gradient(hessian_product, (-V, -gb), inv_diag, forcing)
 
 
@@ -163,9 +169,11 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing):
     z = (r[0] * inv_diag[0], r[1] * inv_diag[1])
     p = z
     rz = dot(r, z)
-    stop = forcing**2 * dot(rhs, rhs)
+    # the residual is measured in the preconditioner's norm, so weights and
+    # intercept count alike whatever the scale of the features
+    stop = forcing**2 * rz
     for _ in range(MAX_CG_ITER):
-        if dot(r, r) <= stop:
+        if rz <= stop:
             break
         Hp = hessian_product(*p)
         curvature = dot(p, Hp)
