@@ -1,0 +1,57 @@
+# Development tasks for chinchilla-sklearn. Each target creates .venv when missing and
+# installs what it needs into it.
+PYTHON ?= python3
+VENV = .venv
+BIN = $(VENV)/bin
+# One thread for BLAS/OpenMP so benchmark timings are comparable between runs.
+BENCH_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+.DEFAULT_GOAL := help
+.PHONY: help test lint demo docs bench clean
+
+help:
+	@echo "make test   lint, then the test suite"
+	@echo "make lint   ruff check"
+	@echo "make demo   run examples/quickstart.py"
+	@echo "make docs   build the HTML docs into docs/_build/html"
+	@echo "make bench  run benchmarks/bench_core.py on one thread"
+	@echo "make clean  remove build, docs and cache outputs (keeps $(VENV))"
+
+# The virtualenv itself (`make .venv`); the stamps below record which extras are
+# installed in it.
+$(VENV): $(BIN)/python
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+# `$(VENV)/.installed-EXTRA` installs the package editable with EXTRA, once per
+# change of pyproject.toml; "base" is the package alone.
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	@touch $@
+
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e ".[$*]"
+	@touch $@
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+demo: $(VENV)/.installed-base
+	$(BIN)/python examples/quickstart.py
+
+docs: $(VENV)/.installed-docs
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+bench: $(VENV)/.installed-base
+	$(BENCH_ENV) $(BIN)/python benchmarks/bench_core.py
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf docs/_build docs/auto_examples docs/gen_modules docs/sg_execution_times.rst
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
