@@ -84,6 +84,17 @@ class Penalty:
             return np.broadcast_to(self.row_norms(orthant)[:, None] > 0, orthant.shape)
         return orthant != 0
 
+    def align(self, W, orthant, D):
+        """Zero the direction of zero entries (rows) that points out of their orthant.
+
+        A weight entering the model must move against its pseudo-gradient;
+        otherwise the projection would undo its step.
+        """
+        if self.group:
+            entering = (self.row_norms(W) == 0) & ((D * orthant).sum(axis=1) <= 0)
+            return np.where(entering[:, None], 0, D)
+        return np.where((W == 0) & (D * orthant <= 0), 0, D)
+
     def project(self, W, orthant):
         """Set to zero the entries (rows) of ``W`` that left their orthant."""
         if self.l1 == 0:

@@ -104,7 +104,14 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
         orthant = penalty.orthant(state.W, V) if penalty.l1 > 0 else None
         free = penalty.free(orthant) if penalty.l1 > 0 else True
         forcing = min(0.1, violation) if exact else min(0.5, np.sqrt(violation))
-        dW, db = _newton_direction(problem, block, state, V * free, gb, free, forcing)
+        # without a ridge part the Hessian can be singular (more features than
+        # samples; softmax shifts): Levenberg-Marquardt damping that vanishes
+        # with the violation keeps the step bounded and the convergence quadratic
+        damping = min(violation, 1.0) if penalty.l2 == 0 else 0.0
+        dW, db = _newton_direction(problem, block, state, V * free, gb, free,
+                                   forcing, damping)
+        if orthant is not None:
+            dW = penalty.align(state.W, orthant, dW)
         # 4. line search, or a proximal-gradient step when it fails
         new_state = _line_search(problem, block, state, V, gb, dW, db, orthant)
         if new_state is None:
@@ -135,15 +142,19 @@ def polish_intercept(problem, state, max_steps=20):
     return state
 
 
-def _newton_direction(problem, block, state, V, gb, free, forcing):
+def _newton_direction(problem, block, state, V, gb, free, forcing, damping):
     """Solve the Newton system on the free weights and the intercept by PCG.
 
-    CG stops at a relative residual of ``forcing`` (truncated Newton [3]).
+    The Hessian of the weights gets ``damping`` times its diagonal added
+    (Marquardt). CG stops at a relative residual of ``forcing`` (truncated
+    Newton [3]).
     """
     loss, penalty = problem.loss, problem.penalty
     fit_intercept = problem.fit_intercept
     h = loss.hessian_diagonal(state.curvature)
     diag_W = block.squared_rmatmul(h) + penalty.l2 + penalty.curvature(state.W)
+    damping_W = damping * diag_W
+    diag_W = diag_W + damping_W
     diag_b = h.sum(axis=0) if fit_intercept else np.ones_like(gb)
     tiny = 1e-12 * max(diag_W.max(initial=0.0), diag_b.max(initial=0.0), 1e-300)
     inv_diag = (1 / np.maximum(diag_W, tiny), 1 / np.maximum(diag_b, tiny))
@@ -151,7 +162,8 @@ def _newton_direction(problem, block, state, V, gb, free, forcing):
     def hessian_product(dW, db):
         Zd = block.matmul(dW) + db
         T = loss.hessian_product(state.curvature, Zd)
-        HW = block.rmatmul(T) + penalty.l2 * dW + penalty.hessian_product(state.W, dW)
+        HW = (block.rmatmul(T) + (penalty.l2 + damping_W) * dW
+              + penalty.hessian_product(state.W, dW))
         Hb = T.sum(axis=0) if fit_intercept else np.zeros_like(db)
         return HW * free, Hb
 
