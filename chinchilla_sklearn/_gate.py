@@ -24,7 +24,7 @@ References
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -101,9 +101,13 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     -------
     GateResult
     """
-    X, penalty = problem.X, problem.penalty
-    n_features = X.shape[1]
+    penalty = problem.penalty
     gated = gate and penalty.l1 > 0
+    if gated and sp.issparse(problem.X) and problem.X.format == "csr":
+        # the one copy of X a fit makes: working-set columns are taken every
+        # round, in O(nnz of the block) from CSC but O(nnz of X) from CSR
+        problem = replace(problem, X=problem.X.tocsc())
+    X, n_features = problem.X, problem.X.shape[1]
     start = time.perf_counter()
     result = GateResult(W.copy(), b.copy(), converged=False, violation=np.inf)
     state = State.at(problem, result.W, result.b, _predict(problem, result.W, result.b))
