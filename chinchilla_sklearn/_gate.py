@@ -34,8 +34,10 @@ from ._objective import intercept_gradient, objective_value, optimality
 from ._solver import State, polish_intercept, solve_working_set
 
 # A dense block of working-set columns is used when at least this share of its
-# entries is non-zero and it fits in DENSE_MAX_BYTES (see benchmarks/kernel.py).
-DENSE_MIN_DENSITY = 0.1
+# entries is non-zero and it fits in DENSE_MAX_BYTES: benchmarks/bench_kernel.py
+# measures dense products faster than CSC from a density of 0.2 (20 outputs)
+# to 0.3 (one output) on one thread.
+DENSE_MIN_DENSITY = 0.25
 DENSE_MAX_BYTES = 2**27
 # Violators admitted per round besides those above the threshold: the strongest
 # max(MIN_NEW, support size) (doubling).
@@ -71,6 +73,7 @@ class GateResult:
     converged: bool
     violation: float
     records: list = field(default_factory=list)
+    screened: np.ndarray = None
     column_passes: int = 0
     n_products: int = 0
 
@@ -152,7 +155,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             on_record(record)
         if result.converged:
             break
-    result.W, result.b = state.W, state.b
+    result.W, result.b, result.screened = state.W, state.b, screened
     return result
 
 
