@@ -10,10 +10,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
+    column_or_1d,
     validate_data,
 )
 
@@ -226,8 +227,9 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
             densified, not copied); other sparse formats are converted once.
             float32 data is fitted in float32.
 
-        y : array-like of shape (n_samples,)
-            Target labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Target labels, or a 0/1 indicator matrix of labels (multilabel: one
+            sigmoid per label, losses summed).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples; not all zero.
@@ -238,8 +240,11 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         X, y = validate_data(
-            self, X, y, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32]
+            self, X, y, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
+            multi_output=True,
         )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         problem = self._problem(X, y, sample_weight)
         W, b = self._starting_point(problem)
@@ -265,6 +270,26 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
 
     def _problem(self, X, y, sample_weight):
         """Encode the labels and weights of the objective into a Problem."""
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        self._multilabel = y.ndim == 2
+        if self._multilabel:
+            Y, s, loss = self._encode_labels(y, sample_weight, X.dtype)
+        else:
+            Y, s, loss = self._encode_classes(y, sample_weight, X.dtype)
+        finite_C = np.isfinite(self.C)
+        if finite_C:
+            s *= X.dtype.type(self.C)  # s is a new array, never the caller's
+        penalty = Penalty(
+            l1=float(self.l1_ratio) if finite_C else 0.0,
+            l2=float(1 - self.l1_ratio) if finite_C else 0.0,
+            group=self.shared_support and Y.shape[1] > 1,
+        )
+        return Problem(X, Y, s, loss, penalty, self.fit_intercept)
+
+    def _encode_classes(self, y, sample_weight, dtype):
+        """Return targets, weights and loss of a binary or multiclass ``y``."""
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
         n_classes = self.classes_.size
         if n_classes < 2:
@@ -272,33 +297,49 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
                 "This solver needs samples of at least 2 classes in the data, but "
                 f"the data contains only one class: {self.classes_[0]!r}."
             )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
         class_weight = compute_class_weight(
             self.class_weight, classes=self.classes_, y=y,
             sample_weight=sample_weight,
         )
-        # a new array: the caller's sample_weight is never modified
-        s = sample_weight * class_weight[y_encoded].astype(X.dtype)
+        s = sample_weight * class_weight[y_encoded].astype(dtype)
         if np.count_nonzero(np.bincount(y_encoded, weights=s)) < 2:
             raise ValueError(
                 "The weights leave samples of only one class with positive weight; "
                 "at least 2 classes are needed."
             )
-        finite_C = np.isfinite(self.C)
-        if finite_C:
-            s *= X.dtype.type(self.C)
-        penalty = Penalty(
-            l1=float(self.l1_ratio) if finite_C else 0.0,
-            l2=float(1 - self.l1_ratio) if finite_C else 0.0,
-            group=self.shared_support and n_classes > 2,
-        )
         if n_classes == 2:
-            Y, loss = (y_encoded == 1).astype(X.dtype)[:, None], SigmoidLoss()
-        else:
-            Y, loss = np.eye(n_classes, dtype=X.dtype)[y_encoded], SoftmaxLoss()
-        return Problem(X, Y, s, loss, penalty, self.fit_intercept)
+            return (y_encoded == 1).astype(dtype)[:, None], s[:, None], SigmoidLoss()
+        return np.eye(n_classes, dtype=dtype)[y_encoded], s, SoftmaxLoss()
+
+    def _encode_labels(self, y, sample_weight, dtype):
+        """Return targets, weights and loss of a multilabel indicator ``y``.
+
+        ``class_weight`` weighs the 0s and 1s of each label: a dict ``{0: w0,
+        1: w1}`` for all labels, or "balanced" per label.
+        """
+        if type_of_target(y) != "multilabel-indicator":
+            raise ValueError(
+                "A 2-D y must be a multilabel indicator matrix of 0s and 1s; got "
+                f"targets of type {type_of_target(y)!r}."
+            )
+        self.classes_ = np.arange(y.shape[1])
+        self._label_dtype = y.dtype
+        Y = (y == 1).astype(dtype)
+        positive = sample_weight @ Y
+        one_class = (positive == 0) | (positive == sample_weight.sum())
+        if np.any(one_class):
+            raise ValueError(
+                "Each label needs samples of both classes (0 and 1) with positive "
+                f"weight; labels {np.flatnonzero(one_class).tolist()} have one class."
+            )
+        s = np.empty_like(Y)
+        for j in range(Y.shape[1]):  # one weight per label and class, not per entry
+            weights = compute_class_weight(
+                self.class_weight, classes=np.array([0, 1]), y=Y[:, j].astype(int),
+                sample_weight=sample_weight,
+            )
+            s[:, j] = sample_weight * weights[Y[:, j].astype(int)]
+        return Y, s, SigmoidLoss()
 
     def _starting_point(self, problem):
         """Return ``(W, b)``: zeros, or the previous solution with warm_start."""
@@ -317,8 +358,8 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
     def _set_solution(self, result):
         """Set the fitted attributes from the gate's result."""
         b = result.b
-        if b.size > 1:
-            b = b - b.mean()
+        if b.size > 1 and not self._multilabel:
+            b = b - b.mean()  # softmax: only differences of intercepts matter
         self.coef_ = np.ascontiguousarray(result.W.T)
         self.intercept_ = b if self.fit_intercept else np.zeros_like(b)
         self.n_iter_ = len(result.records)
@@ -373,10 +414,12 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-            The predicted classes.
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The predicted classes (multilabel: the indicator matrix).
         """
         scores = self.decision_function(X)
+        if self._multilabel:
+            return (scores > 0).astype(self._label_dtype)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[scores.argmax(axis=1)]
@@ -393,10 +436,13 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             ``log P(class | x)``, finite for finite scores (never ``log(0)``).
+            Multilabel: ``log P(label j | x)`` for each label.
         """
         scores = self.decision_function(X)
+        # log sigmoid(z) = -log(1 + exp(-z))
+        if self._multilabel:
+            return -log1pexp(-scores)
         if scores.ndim == 1:
-            # log sigmoid(z) = -log(1 + exp(-z))
             return np.column_stack([-log1pexp(scores), -log1pexp(-scores)])
         return log_softmax(scores)
 
@@ -412,6 +458,7 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities of the classes, in the order of ``classes_``.
+            Multilabel: the probability of each label (rows need not sum to 1).
         """
         return np.exp(self.predict_log_proba(X))
 
@@ -445,4 +492,5 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
         return tags

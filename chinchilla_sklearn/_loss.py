@@ -2,7 +2,9 @@
 
 Every loss works on the linear predictor ``Z = X @ W + b`` of shape
 (n_samples, n_outputs), a target ``Y`` of the same shape (0/1 indicators) and
-per-sample weights ``s`` (which already contain ``C``). The residual
+weights ``s`` (which already contain ``C``): per sample and output, of shape
+(n_samples, n_outputs) or (n_samples, 1), for the sigmoid loss; per sample,
+of shape (n_samples,), for the softmax. The residual
 ``R = d loss / d Z`` gives the gradient ``X.T @ R``; the curvature returned by
 :meth:`derivatives` gives Hessian products ``X.T @ hessian_product(curv, X @ D)``.
 """
@@ -22,24 +24,31 @@ def log_softmax(Z):
     return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
 
 
+def _columns(s):
+    """Return per-sample weights as a column, to broadcast against ``Z``."""
+    return s[:, None] if s.ndim == 1 else s
+
+
 class SigmoidLoss:
     """One sigmoid per output, losses summed (binary and multilabel models).
 
-    ``loss(y, z) = log(1 + exp(z)) - y * z``. Its second derivative is at most
-    1/4, the smoothness constant used by safe screening.
+    ``loss(y, z) = log(1 + exp(z)) - y * z``, weighted entrywise by ``s``
+    (broadcast against ``Z``). Its second derivative is at most 1/4, the
+    smoothness constant used by safe screening.
     """
 
     curvature_bound = 0.25
 
     def value(self, Y, Z, s):
-        """Return ``sum_i s_i sum_k loss(Y_ik, Z_ik)``."""
-        return float(s @ (log1pexp(Z) - Y * Z).sum(axis=1))
+        """Return ``sum_ik s_ik loss(Y_ik, Z_ik)``."""
+        return float((_columns(s) * (log1pexp(Z) - Y * Z)).sum())
 
     def derivatives(self, Y, Z, s):
         """Return the loss value, the residual ``R`` and the curvature."""
+        s = _columns(s)
         P = expit(Z)
-        R = s[:, None] * (P - Y)
-        curvature = s[:, None] * P * (1 - P)
+        R = s * (P - Y)
+        curvature = s * P * (1 - P)
         return self.value(Y, Z, s), R, curvature
 
     def hessian_product(self, curvature, Zd):
@@ -65,7 +74,7 @@ class SigmoidLoss:
         the binary entropy and ``q = y + t * (p - y)`` in [0, 1].
         """
         Q = Y + t * (P - Y)
-        return float(s @ (entr(Q) + entr(1 - Q)).sum(axis=1))
+        return float((_columns(s) * (entr(Q) + entr(1 - Q))).sum())
 
 
 class SoftmaxLoss:
