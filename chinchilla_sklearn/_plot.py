@@ -31,7 +31,9 @@ class GateDisplay:
        scale, with ``tol`` as a dashed line when it is known (the fit stops at
        the first iteration whose violation is at most ``tol``);
     3. the working-set size (features that took part in the iteration) and, when
-       known, the number of features certified zero so far by safe screening.
+       known, the number of features certified zero so far by safe screening, on
+       a symmetric log scale (linear between 0 and 1), since the two counts can
+       differ by orders of magnitude.
 
     It is recommended to use :meth:`GateDisplay.from_estimator` to create a
     display. All parameters are stored as attributes. This follows scikit-learn's
@@ -141,7 +143,8 @@ class GateDisplay:
         if not hasattr(estimator, "gate_report_"):
             raise ValueError(
                 f"{estimator.__class__.__name__} has no gate_report_: GateDisplay "
-                "draws a fit of ChinchillaClassifier."
+                "draws what the gate did during fit, and partial_fit does not run "
+                "the gate (it removes gate_report_)."
             )
         report = estimator.gate_report_
         display = cls(
@@ -213,6 +216,10 @@ class GateDisplay:
                 label="screened (certified zero)",
             )
             axes[2].legend(loc="best")
+        # counts span orders of magnitude (a working set of hundreds, screened
+        # features by the ten thousand) and start at 0: a log scale that holds 0
+        axes[2].set_yscale("symlog", linthresh=1)
+        axes[2].set_ylim(bottom=0)
         axes[2].set_ylabel("features")
         for axis in axes:
             axis.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -1,5 +1,6 @@
 """GateDisplay: one point per outer iteration, labelled axes, the ax it is given."""
 
+import copy
 import subprocess
 import sys
 
@@ -65,6 +66,7 @@ def test_from_estimator_labels_its_axes(fitted):
     ]
     assert display.axes_[-1].get_xlabel() == "outer iteration"
     assert display.axes_[1].get_yscale() == "log"
+    assert display.axes_[2].get_yscale() == "symlog"  # counts span decades, hold 0
     assert display.figure_ is display.axes_[0].figure
     assert "ChinchillaClassifier" in display.figure_.get_suptitle()
 
@@ -106,6 +108,14 @@ def test_from_estimator_reads_a_pipeline(fitted):
 def test_from_estimator_unfitted_raises_not_fitted_error():
     with pytest.raises(NotFittedError):
         GateDisplay.from_estimator(ChinchillaClassifier())
+
+
+def test_from_estimator_without_gate_report_raises(fitted):
+    clf, _, _ = fitted
+    clf = copy.deepcopy(clf)
+    del clf.gate_report_  # as after partial_fit, which does not run the gate
+    with pytest.raises(ValueError, match="partial_fit does not run the gate"):
+        GateDisplay.from_estimator(clf)
 
 
 @pytest.mark.parametrize(
