@@ -1,6 +1,7 @@
 """Sphinx configuration for chinchilla-sklearn."""
 
 import os
+import re
 from importlib.metadata import version as _version
 
 project = "chinchilla-sklearn"
@@ -63,5 +64,16 @@ def _skip_metadata_routing(app, what, name, obj, skip, options):
     return None
 
 
+# scikit-learn's docstring convention writes shapes such as "(n_features_in_,)";
+# reStructuredText reads a word ending in "_" as a link, so quote it as literal.
+_SHAPE_NAME = re.compile(r"\((\w+_),\)")
+
+
+def _quote_shape_names(app, what, name, obj, options, lines):
+    """Quote attribute names used as shapes in docstrings (in place)."""
+    lines[:] = [_SHAPE_NAME.sub(r"(`\1`,)", line) for line in lines]
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_routing)
+    app.connect("autodoc-process-docstring", _quote_shape_names)
