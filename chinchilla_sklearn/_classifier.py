@@ -10,7 +10,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    type_of_target,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -21,6 +25,7 @@ from sklearn.utils.validation import (
 from ._gate import run_gate
 from ._loss import SigmoidLoss, SoftmaxLoss, log1pexp, log_softmax
 from ._objective import Problem
+from ._online import OnlineState, update_online
 from ._penalty import Penalty
 
 
@@ -47,6 +52,10 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
     kernel (sparse products or a dense block), and solves the problem on that
     working set with an orthant-wise Newton method. The gate changes the cost
     of a fit, never its answer.
+
+    :meth:`partial_fit` minimises the same objective online, one mini-batch
+    of rows at a time (FTRL-Proximal with AdaGrad steps [4]_, [5]_), on all
+    the samples it has seen so far: the penalty counts once against them.
 
     Read more in the :ref:`User Guide <user_guide>`.
 
@@ -99,12 +108,19 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
         and features.
 
     eta0 : float, default=0.01
-        Step size scale of ``partial_fit`` (online learning), > 0. Online
-        learning arrives in a later release; the parameter is validated now.
+        Step size scale of :meth:`partial_fit`, > 0. A weight's step is
+        ``alpha / sqrt(A)`` with ``A`` the sum of its squared mini-batch
+        gradients (AdaGrad) and ``alpha = 23 * eta0 / scale``, ``scale`` the
+        root mean square of the non-zero values of ``X`` in the first batch:
+        a weight moves by at most about ``alpha`` in a batch. The default
+        suits unit-norm rows (TF-IDF) and standardised features alike; lower it
+        if the online loss oscillates, raise it if it decreases slowly. Not
+        used by :meth:`fit`.
 
     random_state : int, RandomState instance or None, default=None
-        Unused by the deterministic batch solver; kept for the online updates
-        of a later release.
+        Unused: :meth:`fit` is deterministic, and :meth:`partial_fit` takes
+        its mini-batches in the order of the rows given (shuffle the stream
+        yourself). Kept for compatibility with scikit-learn's linear models.
 
     verbose : int, default=0
         If > 0, print one line per outer iteration: objective, violation,
@@ -130,18 +146,27 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
         names.
 
     n_iter_ : int
-        Number of outer iterations run.
+        Number of outer iterations run by :meth:`fit`; after
+        :meth:`partial_fit`, the number of its calls since the last
+        :meth:`fit` (or since the first call).
 
     loss_curve_ : list of float
-        The objective after each outer iteration.
+        The objective after each outer iteration of :meth:`fit`. After
+        :meth:`partial_fit`, one entry per call since the last :meth:`fit`:
+        the loss of the call's samples, each computed just before the
+        mini-batch step that used it (progressive validation), plus the
+        penalty at the call's final weights times the call's share of the
+        samples seen (sum of its sample weights over the sum of all). So
+        ``n_iter_ == len(loss_curve_)`` always.
 
     gate_report_ : dict
-        What the gate did, one entry per outer iteration in each list:
-        ``"working_set_size"``, ``"n_screened"`` (features certified zero so
-        far), ``"violation"`` (largest violation after the iteration),
-        ``"kernel"`` (``"sparse"`` or ``"dense"``), and ``"skipped_share"``
-        (float: the share of feature-column passes saved against ``gate=False``
-        for the same products).
+        What the gate did in the last :meth:`fit`, one entry per outer
+        iteration in each list: ``"working_set_size"``, ``"n_screened"``
+        (features certified zero so far), ``"violation"`` (largest violation
+        after the iteration), ``"kernel"`` (``"sparse"`` or ``"dense"``), and
+        ``"skipped_share"`` (float: the share of feature-column passes saved
+        against ``gate=False`` for the same products). The gate does not run
+        in :meth:`partial_fit`, which removes this attribute.
 
     See Also
     --------
@@ -156,6 +181,10 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
        for sparsity enforcing penalties". JMLR 18(128).
     .. [3] Massias, Gramfort, Salmon (2018). "Celer: a fast solver for the
        Lasso with dual extrapolation". ICML.
+    .. [4] McMahan et al. (2013). "Ad click prediction: a view from the
+       trenches". KDD (FTRL-Proximal).
+    .. [5] Duchi, Hazan, Singer (2011). "Adaptive subgradient methods for
+       online learning and stochastic optimization". JMLR 12, 2121-2159.
 
     Examples
     --------
@@ -268,16 +297,97 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with mini-batch steps on the given samples.
+
+        The rows are cut into mini-batches of 512 rows of positive weight, in
+        the order given (no shuffling). After each batch the weights minimise
+        the linearised losses of all the batches seen so far, the penalty (in
+        full, once) and AdaGrad's proximal terms (FTRL-Proximal; the L1 part
+        keeps weights exactly zero). So the model follows the objective of
+        :meth:`fit` on all the samples seen so far, the size of the data set
+        being unknown in a stream: ``E`` epochs over one data set count each
+        sample ``E`` times, as :meth:`fit` with ``C * E`` would; pass
+        ``sample_weight=1 / E`` to target ``C``. See ``eta0`` for the steps.
+
+        After :meth:`fit`, ``partial_fit`` continues from the fitted weights,
+        and the fitted samples count among those seen: the first steps are as
+        small as if they had been streamed. The gate does not run:
+        ``gate_report_`` is removed, ``n_iter_`` counts the calls since the
+        last :meth:`fit` and ``loss_curve_`` holds one objective per call (see
+        the class's Attributes). A sparse batch changes only the weights of
+        the columns it touches, and costs in proportion to its stored entries.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples of this call. A CSR matrix is used as it is (other
+            sparse formats are converted to CSR once, for this call). float32
+            data is fitted in float32, int64 indices are kept.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Target labels, or a 0/1 indicator matrix of labels (multilabel).
+
+        classes : array-like of shape (n_classes,), default=None
+            All the classes of the stream, e.g. ``np.unique(y_all)``; required
+            on the first call and may be omitted later (it must then be the
+            same). ``y`` need not hold every class. Multilabel:
+            ``np.arange(n_labels)``.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; a sample of weight 0 changes
+            nothing.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        first_call = not hasattr(self, "classes_")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. In order "
+                "to use 'balanced' weights, use compute_class_weight('balanced', "
+                "classes=classes, y=y). In place of y you can use a large enough "
+                "sample of the full training set target to properly estimate the "
+                "class frequency distributions. Pass the resulting weights as the "
+                "class_weight parameter."
+            )
+        # a batch takes rows of a CSR X as views; CSC is converted once
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+            multi_output=True, reset=first_call,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if first_call or y.dtype.kind == "f":  # else y is checked against classes_
+            check_classification_targets(y)
+        first_call = _check_partial_fit_first_call(self, classes)
+        problem, sample_weight = self._online_problem(X, y, sample_weight, first_call)
+        W, b, state = self._online_start(problem)
+        result = update_online(problem, W, b, state, sample_weight, eta0=self.eta0)
+        self._set_online_solution(W, state, result)
+        return self
+
     def _problem(self, X, y, sample_weight):
         """Encode the labels and weights of the objective into a Problem."""
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
+        # a partial_fit after this fit starts a new optimiser state; its
+        # samples join the ones fitted here (the penalty's share, _online.py)
+        self._online_state = None
+        self._fit_weight = float(sample_weight.sum())
         self._multilabel = y.ndim == 2
         if self._multilabel:
             Y, s, loss = self._encode_labels(y, sample_weight, X.dtype)
         else:
             Y, s, loss = self._encode_classes(y, sample_weight, X.dtype)
+        return self._scaled_problem(X, Y, s, loss)
+
+    def _scaled_problem(self, X, Y, s, loss):
+        """Return the Problem with ``C`` in the weights ``s`` and the penalty."""
         finite_C = np.isfinite(self.C)
         if finite_C:
             s *= X.dtype.type(self.C)  # s is a new array, never the caller's
@@ -317,7 +427,7 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
         ``class_weight`` weighs the 0s and 1s of each label: a dict ``{0: w0,
         1: w1}`` for all labels, or "balanced" per label.
         """
-        if type_of_target(y) != "multilabel-indicator":
+        if not np.all((y == 0) | (y == 1)):
             raise ValueError(
                 "A 2-D y must be a multilabel indicator matrix of 0s and 1s; got "
                 f"targets of type {type_of_target(y)!r}."
@@ -340,6 +450,116 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
             )
             s[:, j] = sample_weight * weights[Y[:, j].astype(int)]
         return Y, s, SigmoidLoss()
+
+    def _online_problem(self, X, y, sample_weight, first_call):
+        """Return the Problem of one partial_fit call and the sample weights.
+
+        Labels are encoded against ``classes_``, fixed by the first call.
+        """
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if first_call:
+            self._multilabel = y.ndim == 2
+            if self._multilabel:
+                self._label_dtype = y.dtype
+        if self._multilabel != (y.ndim == 2):
+            raise ValueError(
+                f"y is {'2-D' if y.ndim == 2 else '1-D'}, but earlier calls fitted "
+                f"{'a multilabel' if self._multilabel else 'a single-label'} target."
+            )
+        if self._multilabel:
+            Y, s = self._encode_online_labels(y, sample_weight, X.dtype)
+            loss = SigmoidLoss()
+        else:
+            Y, s = self._encode_online_classes(y, sample_weight, X.dtype)
+            loss = SigmoidLoss() if Y.shape[1] == 1 else SoftmaxLoss()
+        return self._scaled_problem(X, Y, s, loss), sample_weight
+
+    def _encode_online_classes(self, y, sample_weight, dtype):
+        """Return targets and weights of a binary or multiclass ``y``."""
+        n_classes = self.classes_.size
+        if n_classes < 2:
+            raise ValueError(
+                "classes must hold at least 2 classes; got "
+                f"{self.classes_.tolist()!r}."
+            )
+        y_encoded = np.searchsorted(self.classes_, y)
+        unknown = (y_encoded == n_classes) | (
+            self.classes_[np.minimum(y_encoded, n_classes - 1)] != y
+        )
+        if np.any(unknown):
+            raise ValueError(
+                "`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {np.unique(y)}."
+            )
+        if self.class_weight is None:
+            s = sample_weight.copy()  # _scaled_problem scales it in place
+        else:
+            class_weight = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self.classes_
+            )
+            s = sample_weight * class_weight[y_encoded].astype(dtype)
+        if n_classes == 2:
+            return (y_encoded == 1).astype(dtype)[:, None], s[:, None]
+        return np.eye(n_classes, dtype=dtype)[y_encoded], s
+
+    def _encode_online_labels(self, y, sample_weight, dtype):
+        """Return targets and weights of a multilabel indicator ``y``."""
+        if not np.all((y == 0) | (y == 1)):
+            raise ValueError(
+                "A 2-D y must be a multilabel indicator matrix of 0s and 1s; got "
+                f"targets of type {type_of_target(y)!r}."
+            )
+        if not np.array_equal(self.classes_, np.arange(y.shape[1])):
+            raise ValueError(
+                f"y has {y.shape[1]} labels; multilabel classes must be "
+                f"np.arange(n_labels), got {self.classes_.tolist()!r}."
+            )
+        Y = (y == 1).astype(dtype)
+        class_weight = compute_class_weight(
+            self.class_weight, classes=np.array([0, 1]), y=np.array([0, 1])
+        ).astype(dtype)
+        return Y, sample_weight[:, None] * class_weight[(y == 1).astype(int)]
+
+    def _online_start(self, problem):
+        """Return the weights, intercept and optimiser state a call starts from.
+
+        The weights are ``coef_.T``, updated in place when it is a C-ordered
+        array of the data's dtype, as partial_fit leaves it (so a call costs
+        O(nnz), not O(n_features)).
+        """
+        n_features, n_outputs = problem.X.shape[1], problem.Y.shape[1]
+        dtype = problem.X.dtype
+        coef = getattr(self, "coef_", None)
+        if coef is None:
+            W = np.zeros((n_features, n_outputs), dtype=dtype)
+            b = np.zeros(n_outputs, dtype=dtype)
+        else:  # after fit or an earlier call: continue from coef_ (dense or not)
+            coef = coef.toarray() if sp.issparse(coef) else coef
+            # W rows in C order (a copy only after fit, sparsify or a new dtype)
+            W = np.ascontiguousarray(coef.T, dtype=dtype)
+            b = np.asarray(self.intercept_, dtype=dtype)
+        state = getattr(self, "_online_state", None)
+        if state is None:
+            state = OnlineState.start(problem.penalty, W, b,
+                                      n_prior=getattr(self, "_fit_weight", 0.0))
+        return W, b, state.astype(dtype)
+
+    def _set_online_solution(self, W, state, result):
+        """Set the fitted attributes after a partial_fit call."""
+        # the curve goes on from an earlier call, not from a fit
+        curve = self.loss_curve_ if getattr(self, "_online_state", None) else []
+        b = result.b
+        if b.size > 1 and not self._multilabel:
+            b = b - b.mean()  # softmax: only differences of intercepts matter
+        self.coef_ = W.T
+        self.intercept_ = b if self.fit_intercept else np.zeros_like(b)
+        self._online_state = state
+        self.loss_curve_ = [*curve, result.objective]
+        self.n_iter_ = len(self.loss_curve_)
+        if hasattr(self, "gate_report_"):  # it described a fit, not these steps
+            del self.gate_report_
 
     def _starting_point(self, problem):
         """Return ``(W, b)``: zeros, or the previous solution with warm_start."""
