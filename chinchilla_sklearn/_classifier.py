@@ -29,6 +29,20 @@ from ._online import OnlineState, update_online
 from ._penalty import Penalty
 
 
+def _as_sparse_array(X):
+    """Return a scipy.sparse matrix as the sparse array on the same arrays.
+
+    scipy's sparse *matrix* classes downcast int64 indices to int32 whenever the
+    values fit, in every constructor, transpose (``X.T``) and conversion: an
+    int32 copy of the indices in each gradient pass. The sparse *array* classes
+    keep the index dtype, so wrapping (no copy) keeps int64 indices end to end.
+    """
+    if isinstance(X, sp.spmatrix):
+        array = sp.csr_array if X.format == "csr" else sp.csc_array
+        return array((X.data, X.indices, X.indptr), shape=X.shape, copy=False)
+    return X
+
+
 class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
     r"""Sparse, gated, exact linear-sigmoid (regularised logistic) classifier.
 
@@ -272,6 +286,7 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
             self, X, y, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
             multi_output=True,
         )
+        X = _as_sparse_array(X)  # the same arrays; int64 indices stay int64
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
