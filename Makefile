@@ -35,7 +35,11 @@ $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e ".[$*]"
 	@touch $@
 
-test: $(VENV)/.installed-test
+# The tests run with the optional extras they exercise (tests/test_dask.py starts a
+# distributed.LocalCluster), so CI runs them; installed once per pyproject.toml.
+TEST_EXTRAS = test,dask
+
+test: $(VENV)/.installed-$(TEST_EXTRAS)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -1,0 +1,81 @@
+"""Scale-out with Dask (the optional extra ``dask``): searches and streams on a cluster.
+
+A real ``distributed.LocalCluster`` (two worker processes) runs a ``GridSearchCV``
+through joblib's dask backend, and ``dask_ml.wrappers.Incremental`` streams the
+blocks of a chunked dask array, dense or of scipy.sparse blocks, through
+``partial_fit``. Skipped when the extra is not installed.
+"""
+
+import logging
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV
+
+from chinchilla_sklearn import ChinchillaClassifier
+
+REASON = "the dask extra is not installed (pip install -e '.[dask]')"
+da = pytest.importorskip("dask.array", reason=REASON)
+distributed = pytest.importorskip("distributed", reason=REASON)
+dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers", reason=REASON)
+
+N_TRAIN, N_TEST, BLOCK = 20_000, 5_000, 1_000
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A cluster of two single-threaded worker processes on this machine."""
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(N_TRAIN + N_TEST, 20, n_informative=5,
+                               random_state=3)
+    return X[:N_TRAIN], y[:N_TRAIN], X[N_TRAIN:], y[N_TRAIN:]
+
+
+def test_grid_search_on_the_cluster(client, data):
+    X, y, _, _ = data
+    X, y = X[:3000], y[:3000]
+    grid = {"C": [0.1, 1.0], "l1_ratio": [0.0, 1.0]}
+    local = GridSearchCV(ChinchillaClassifier(), grid, cv=3).fit(X, y)
+    with distributed.get_task_stream(client) as tasks:
+        with joblib.parallel_backend("dask"):
+            search = GridSearchCV(ChinchillaClassifier(), grid, cv=3, n_jobs=-1)
+            search.fit(X, y)
+    assert len(tasks.data) >= 12  # 4 candidates x 3 folds ran on the workers
+    assert {task["worker"] for task in tasks.data} <= set(
+        client.scheduler_info()["workers"])
+    assert_allclose(search.cv_results_["mean_test_score"],
+                    local.cv_results_["mean_test_score"])
+    assert search.best_params_ == local.best_params_
+    assert_array_equal(search.predict(X), local.predict(X))
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_incremental_matches_in_memory_fit(client, data, fmt):
+    """One pass over blocks of 1,000 rows: test accuracy within 1% of fit's."""
+    X, y, X_test, y_test = data
+    if fmt == "csr":
+        X, X_test = sp.csr_matrix(X), sp.csr_matrix(X_test)
+    # asarray=False keeps scipy.sparse blocks (dask would densify them)
+    X_blocks = da.from_array(X, chunks=(BLOCK, X.shape[1]), asarray=False)
+    y_blocks = da.from_array(y, chunks=BLOCK)
+    assert isinstance(X_blocks.blocks[0].compute(), type(X))
+    online = dask_ml_wrappers.Incremental(ChinchillaClassifier(), scoring="accuracy",
+                                          random_state=0)  # the order of blocks
+    online.fit(X_blocks, y_blocks, classes=[0, 1])
+    model = online.estimator_
+    assert model.n_iter_ == N_TRAIN // BLOCK  # one partial_fit call per block
+    in_memory = ChinchillaClassifier().fit(X, y)
+    assert model.score(X_test, y_test) >= in_memory.score(X_test, y_test) - 0.01
+    assert np.all(np.isfinite(model.coef_))
