@@ -1,0 +1,123 @@
+"""Benchmark of online learning: ChinchillaClassifier.partial_fit beside SGDClassifier.
+
+Both estimators get the same pre-sliced mini-batches of 1,000 rows of a generated
+text-like problem (_data.make_text_like: TF-IDF-like rows of unit norm, ~90 stored
+entries per row, 100,000 features), one ``partial_fit`` call per batch, in the same
+order, on one thread. They minimise the same objective: SGDClassifier's
+``alpha = 1 / (C * n_train)`` is ChinchillaClassifier's ``C`` (log loss, L2).
+The table gives the samples per second of the first epoch and the median epoch
+(partial_fit calls only: the batches are sliced beforehand), and the test accuracy
+after one and after five epochs; the last line is an in-memory ``fit`` at the same
+C for reference. Run from the repository root::
+
+    python benchmarks/bench_online.py            # ~40 s
+    python benchmarks/bench_online.py --quick    # ~10 s
+"""
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+import sklearn  # noqa: E402
+from chinchilla_sklearn import ChinchillaClassifier  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import SGDClassifier  # noqa: E402
+
+from _data import make_text_like  # noqa: E402
+
+QUICK = {"n_train": 20_000, "n_test": 5_000, "n_features": 20_000}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-train", type=int, default=100_000)
+    parser.add_argument("--n-test", type=int, default=20_000)
+    parser.add_argument("--n-features", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--C", type=float, default=1.0)
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help=f"smaller: {QUICK}")
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    return args
+
+
+def stream(make_model, batches, X_test, y_test, epochs):
+    """Run ``epochs`` epochs of partial_fit; seconds per epoch and accuracies."""
+    model, seconds, accuracy = make_model(), [], []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for X_batch, y_batch in batches:
+            model.partial_fit(X_batch, y_batch, classes=[0, 1])
+        seconds.append(time.perf_counter() - start)
+        accuracy.append(model.score(X_test, y_test))
+    return seconds, accuracy
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    print(f"python {'.'.join(map(str, os.sys.version_info[:3]))}, numpy "
+          f"{np.__version__}, scipy {scipy.__version__}, scikit-learn "
+          f"{sklearn.__version__}; OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
+    start = time.perf_counter()
+    X, y = make_text_like(args.n_train + args.n_test, args.n_features,
+                          dtype=np.dtype(args.dtype).type, random_state=args.seed)
+    X_train, y_train = X[:args.n_train], y[:args.n_train]
+    X_test, y_test = X[args.n_train:], y[args.n_train:]
+    batches = [(X_train[i:i + args.batch], y_train[i:i + args.batch])
+               for i in range(0, args.n_train, args.batch)]
+    print(f"data: {args.n_train:,} train + {args.n_test:,} test rows, "
+          f"{args.n_features:,} features, {X.nnz / X.shape[0]:.1f} stored entries "
+          f"per row, {args.dtype}, {len(batches)} batches of {args.batch:,} rows "
+          f"({time.perf_counter() - start:.1f} s to generate)\n")
+
+    alpha = 1.0 / (args.C * args.n_train)
+    models = {
+        f"ChinchillaClassifier(C={args.C:g}).partial_fit":
+            lambda: ChinchillaClassifier(C=args.C),
+        f"SGDClassifier(log_loss, alpha={alpha:.0e}).partial_fit":
+            lambda: SGDClassifier(loss="log_loss", alpha=alpha, random_state=0),
+    }
+    rows = []
+    for name, make_model in models.items():
+        seconds, accuracy = stream(make_model, batches, X_test, y_test, args.epochs)
+        rows.append((name, args.n_train / seconds[0],
+                     args.n_train / statistics.median(seconds), accuracy[0],
+                     accuracy[-1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        fitted = ChinchillaClassifier(C=args.C).fit(X_train, y_train)
+        fit_seconds = time.perf_counter() - start
+
+    width = max(len(row[0]) for row in rows)
+    header = (f"{'estimator':<{width}}  {'samples/s (1st epoch)':>21}  "
+              f"{'samples/s (median)':>18}  {'acc 1 epoch':>11}  "
+              f"{f'acc {args.epochs} epochs':>12}")
+    print(header)
+    print("-" * len(header))
+    for name, first, median, acc_1, acc_last in rows:
+        print(f"{name:<{width}}  {first:>21,.0f}  {median:>18,.0f}  {acc_1:>11.4f}  "
+              f"{acc_last:>12.4f}")
+    print(f"\nin-memory ChinchillaClassifier(C={args.C:g}).fit: test accuracy "
+          f"{fitted.score(X_test, y_test):.4f} in {fit_seconds:.1f} s")
+    ours, sgd = rows
+    print(f"partial_fit speed relative to SGDClassifier: {ours[2] / sgd[2]:.2f} "
+          f"(median epoch)")
+
+
+if __name__ == "__main__":
+    main()
