@@ -556,6 +556,9 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
             W = np.ascontiguousarray(coef.T, dtype=dtype)
             b = np.asarray(self.intercept_, dtype=dtype)
         state = getattr(self, "_online_state", None)
+        width = 1 if problem.penalty.group else n_outputs
+        if state is not None and state.root.shape[1] != width:
+            state = None  # shared_support was changed: its steps start over
         if state is None:
             state = OnlineState.start(problem.penalty, W, b,
                                       n_prior=getattr(self, "_fit_weight", 0.0))
