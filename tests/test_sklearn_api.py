@@ -184,9 +184,13 @@ def test_feature_names_in():
     est = ChinchillaClassifier(C=0.5).fit(df, y)
     assert_array_equal(est.feature_names_in_, names)
     assert est.n_features_in_ == X.shape[1]
-    assert_array_equal(est.predict(df), est.predict(X))
     est_np = ChinchillaClassifier(C=0.5).fit(X, y)
     assert not hasattr(est_np, "feature_names_in_")
+    assert_allclose(est.coef_, est_np.coef_, rtol=1e-10)  # memory order may differ
+    assert_array_equal(est.predict(df), est_np.predict(X))
+    # Columns in another order are refused, as scikit-learn does.
+    with pytest.raises(ValueError, match="feature names"):
+        est.predict(df[names[::-1]])
 
 
 def test_n_features_in():

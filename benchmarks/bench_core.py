@@ -1,0 +1,108 @@
+"""Benchmark of the exact core: ChinchillaClassifier against LogisticRegression.
+
+One run fits every solver on the same generated text-like problem (see _data.py),
+for each penalty:
+
+- l2: chinchilla (gate on, gate off), sklearn lbfgs, sklearn newton-cg
+- l1: chinchilla (gate on, gate off), sklearn liblinear, sklearn saga
+- en (l1_ratio=0.5): chinchilla (gate on, gate off), sklearn saga
+
+C is given for l2 (--C-l2) and searched for l1 / en so that 1-5% of the weights are
+non-zero. Every fit is scored with the same objective and KKT check (_measure.py).
+Run from the repository root, on one thread (set below unless already set)::
+
+    python benchmarks/bench_core.py --quick
+    python benchmarks/bench_core.py --n-samples 20000 --n-features 50000 --repeat 3
+"""
+
+import os
+
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+
+from _solvers import chinchilla_rows, chinchilla_status, run_rows, sklearn_row  # noqa: E402
+from _workflow import (  # noqa: E402
+    NOTES,
+    add_common_arguments,
+    finish_arguments,
+    generate,
+    pick_Cs,
+    print_tables,
+    save_json,
+    select_rows,
+    versions,
+)
+
+QUICK = {"n_samples": 2000, "n_features": 5000, "repeat": 1, "saga_max_iter": 50}
+SKLEARN_SOLVERS = {
+    "l2": ["lbfgs", "newton-cg"],
+    "l1": ["liblinear", "saga"],
+    "en": ["saga"],
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-samples", type=int, default=20000)
+    parser.add_argument("--n-features", type=int, default=50000)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small smoke run (under a minute): {QUICK}, overriding those options",
+    )
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    return finish_arguments(parser, args)
+
+
+def build_rows(args):
+    """The rows of this benchmark, in table order."""
+    rows = []
+    for penalty in args.penalties:
+        rows += chinchilla_rows(penalty, args.tol, args.chinchilla_max_iter)
+        for solver in SKLEARN_SOLVERS[penalty]:
+            max_iter = args.saga_max_iter if solver == "saga" else args.max_iter
+            rows.append(sklearn_row(solver, penalty, args.tol, max_iter))
+    return select_rows(rows, args.solvers)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    threads = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    print(f"bench_core: {vars(args)}\nthreads: {threads}")
+    _, reason = chinchilla_status()
+    print(f"chinchilla_sklearn: {reason or 'available'}")
+
+    X, y, info = generate(args.n_samples, args.n_features, args.seed)
+    Cs, searches = pick_Cs(X, y, args.penalties, args.C_l2)
+    print(f"\nfitting (median of {args.repeat} fits per row):")
+    results = run_rows(build_rows(args), X, y, Cs, args.repeat, info["one_pass_time"])
+    print_tables(results, args.penalties)
+    print("\n" + NOTES)
+    payload = {
+        "benchmark": "bench_core",
+        "args": vars(args),
+        "versions": versions(),
+        "data": info,
+        "C": Cs,
+        "C_search": searches,
+        "results": results,
+    }
+    tag = "quick" if args.quick else f"{args.n_samples}x{args.n_features}"
+    save_json(f"bench_core-{tag}", payload)
+
+
+if __name__ == "__main__":
+    main()

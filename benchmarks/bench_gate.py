@@ -1,0 +1,129 @@
+"""Benchmark of the gate: ChinchillaClassifier gate on/off against other solvers.
+
+Workloads (text-like data, see _data.py):
+
+- small: 20,000 x 50,000
+- large: 100,000 x 500,000
+
+Rows, for each penalty:
+
+- l2: chinchilla (gate on, gate off), sklearn lbfgs, sklearn newton-cg
+- l1: chinchilla (gate on, gate off), sklearn liblinear, sklearn saga, skglm
+- en (l1_ratio=0.5): chinchilla (gate on, gate off), sklearn saga, skglm
+
+skglm rows (if skglm imports): its Logistic datafit is a mean over samples with
+labels in {-1, 1} (skglm maps the labels itself), so alpha = 1 / (C * n_samples)
+gives the same optimum; SparseLogisticRegression for l1, GeneralizedLinearEstimator
+(Logistic(), L1_plus_L2(alpha, l1_ratio), ProxNewton or AndersonCD) for en.
+After the tables, the gate_report_ summary of the chinchilla rows: iterations,
+final working set, features screened, share of column passes skipped.
+
+    python benchmarks/bench_gate.py --workload small
+    python benchmarks/bench_gate.py --workload large --repeat 3
+"""
+
+import os
+
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+
+from _solvers import (  # noqa: E402
+    chinchilla_rows,
+    chinchilla_status,
+    run_rows,
+    skglm_row,
+    skglm_status,
+    sklearn_row,
+)
+from _workflow import (  # noqa: E402
+    NOTES,
+    add_common_arguments,
+    finish_arguments,
+    generate,
+    pick_Cs,
+    print_tables,
+    save_json,
+    select_rows,
+    versions,
+)
+
+# saga is capped harder on the large workload (one epoch there takes about a second).
+WORKLOADS = {
+    "small": {"n_samples": 20_000, "n_features": 50_000, "saga_max_iter": 100},
+    "large": {"n_samples": 100_000, "n_features": 500_000, "saga_max_iter": 30},
+}
+SKLEARN_SOLVERS = {
+    "l2": ["lbfgs", "newton-cg"],
+    "l1": ["liblinear", "saga"],
+    "en": ["saga"],
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="small")
+    parser.add_argument(
+        "--skglm-solver", choices=["ProxNewton", "AndersonCD"], default="ProxNewton"
+    )
+    add_common_arguments(parser, saga_max_iter=None)
+    args = parser.parse_args(argv)
+    workload = WORKLOADS[args.workload]
+    args.n_samples, args.n_features = workload["n_samples"], workload["n_features"]
+    if args.saga_max_iter is None:
+        args.saga_max_iter = workload["saga_max_iter"]
+    return finish_arguments(parser, args)
+
+
+def build_rows(args):
+    """The rows of this benchmark, in table order."""
+    rows = []
+    for penalty in args.penalties:
+        rows += chinchilla_rows(penalty, args.tol, args.chinchilla_max_iter)
+        for solver in SKLEARN_SOLVERS[penalty]:
+            max_iter = args.saga_max_iter if solver == "saga" else args.max_iter
+            rows.append(sklearn_row(solver, penalty, args.tol, max_iter))
+        if penalty in ("l1", "en"):
+            rows.append(skglm_row(penalty, args.tol, 50, args.skglm_solver))
+    return select_rows(rows, args.solvers)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    threads = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    print(f"bench_gate: {vars(args)}\nthreads: {threads}")
+    for name, status in (
+        ("chinchilla_sklearn", chinchilla_status),
+        ("skglm", skglm_status),
+    ):
+        _, reason = status()
+        print(f"{name}: {reason or 'available'}")
+
+    X, y, info = generate(args.n_samples, args.n_features, args.seed)
+    Cs, searches = pick_Cs(X, y, args.penalties, args.C_l2)
+    print(f"\nfitting (median of {args.repeat} fits per row):")
+    results = run_rows(build_rows(args), X, y, Cs, args.repeat, info["one_pass_time"])
+    print_tables(results, args.penalties)
+    print("\n" + NOTES)
+    payload = {
+        "benchmark": "bench_gate",
+        "args": vars(args),
+        "versions": versions(),
+        "data": info,
+        "C": Cs,
+        "C_search": searches,
+        "results": results,
+    }
+    save_json(f"bench_gate-{args.workload}", payload)
+
+
+if __name__ == "__main__":
+    main()
