@@ -660,7 +660,8 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
             return (scores > 0).astype(self._label_dtype)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(int)]
-        return self.classes_[scores.argmax(axis=1)]
+        # argmax of the log-probabilities, so ties round as in predict_proba
+        return self.classes_[log_softmax(scores).argmax(axis=1)]
 
     def predict_log_proba(self, X):
         """Return the log of the class probabilities, computed stably.

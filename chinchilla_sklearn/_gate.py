@@ -46,7 +46,7 @@ MIN_NEW = 100
 INNER_TOL_RATIO = 0.3
 MAX_NEWTON_STEPS = 50
 # Once converged, the final support is solved to FINISH_TOL_RATIO * tol.
-FINISH_TOL_RATIO = 1e-4
+FINISH_TOL_RATIO = 1e-6
 FINISH_MAX_STEPS = 5
 
 
@@ -113,9 +113,23 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     X, n_features = problem.X, problem.X.shape[1]
     start = time.perf_counter()
     result = GateResult(W.copy(), b.copy(), converged=False, violation=np.inf)
-    state = State.at(problem, result.W, result.b, _predict(problem, result.W, result.b))
-    G_loss = np.asarray(X.T @ state.R)
-    result.column_passes, result.n_products = 2 * n_features, 2
+    # 0. the start: zero weights with the intercept fitted (a cold fit), or the
+    # given point with its intercept fitted (warm start). A fitted intercept
+    # makes the starting point a valid centre for safe screening.
+    n_samples, n_outputs = problem.Y.shape
+    zero = polish_intercept(problem, State.at(
+        problem, np.zeros_like(result.W), np.zeros_like(result.b),
+        np.zeros((n_samples, n_outputs), dtype=result.W.dtype),
+    ))
+    G_loss = np.asarray(X.T @ zero.R)
+    result.column_passes, result.n_products = n_features, 1
+    state = zero
+    if np.any(result.W) or np.any(result.b):  # warm start
+        Z = _predict(problem, result.W, result.b)
+        state = polish_intercept(problem, State.at(problem, result.W, result.b, Z))
+        G_loss = np.asarray(X.T @ state.R)
+        result.column_passes += 2 * n_features
+        result.n_products += 2
     screened = np.zeros(n_features, dtype=bool)
     if gated:
         norms, column_nnz = column_norms(X), _column_nnz(X)

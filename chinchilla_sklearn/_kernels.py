@@ -62,6 +62,9 @@ class Block:
 def column_norms(X):
     """Return the Euclidean norm of each column of ``X`` (one pass)."""
     if sp.issparse(X):
+        if not X.has_canonical_format:  # duplicates must be summed first
+            X = X.copy()
+            X.sum_duplicates()
         # square the values only, sharing the index arrays: no copy of X
         X2 = X.__class__((X.data * X.data, X.indices, X.indptr), shape=X.shape)
         squared = np.asarray(X2.sum(axis=0)).ravel()

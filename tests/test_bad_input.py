@@ -712,17 +712,6 @@ def test_non_canonical_sparse_gives_same_model(fmt, kind, l1_ratio):
     _assert_same(X_odd, before, "caller's X")  # not canonicalised in place
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "duplicate entries make safe screening unsafe: _kernels.column_norms "
-        "squares X.data entrywise, so a column stored as k equal duplicates gets "
-        "norm/sqrt(k); _gate._screen then certifies non-zero features as zero and "
-        "drops them for good: a different coef_ and a ConvergenceWarning after "
-        "max_iter (gate=False, or summing the duplicates first, gives the right "
-        "model)"
-    ),
-)
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 def test_many_duplicate_entries_give_same_model(fmt):
