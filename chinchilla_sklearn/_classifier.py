@@ -1,5 +1,6 @@
 """The estimator: parameters, validation, label encoding and fitted attributes."""
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -41,6 +42,26 @@ def _as_sparse_array(X):
         array = sp.csr_array if X.format == "csr" else sp.csc_array
         return array((X.data, X.indices, X.indptr), shape=X.shape, copy=False)
     return X
+
+
+def _unchanged_on_error(method):
+    """Restore the estimator's attributes when ``method`` raises.
+
+    A failed fit or partial_fit leaves the estimator as it was: unfitted, or
+    fitted to the previous data, whatever step of the validation failed.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        before = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    return wrapper
 
 
 class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
@@ -259,6 +280,7 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    @_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to the data.
@@ -312,6 +334,7 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
+    @_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Update the model with mini-batch steps on the given samples.
@@ -360,6 +383,8 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
             The updated estimator.
         """
         first_call = not hasattr(self, "classes_")
+        if not first_call:  # _fit_context validates only the first call
+            self._validate_params()
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight 'balanced' is not supported for partial_fit. In order "
@@ -448,7 +473,7 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
                 f"targets of type {type_of_target(y)!r}."
             )
         self.classes_ = np.arange(y.shape[1])
-        self._label_dtype = y.dtype
+        self._label_dtype = y.dtype.str  # a string: safe for skops
         Y = (y == 1).astype(dtype)
         positive = sample_weight @ Y
         one_class = (positive == 0) | (positive == sample_weight.sum())
@@ -477,7 +502,7 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
         if first_call:
             self._multilabel = y.ndim == 2
             if self._multilabel:
-                self._label_dtype = y.dtype
+                self._label_dtype = y.dtype.str
         if self._multilabel != (y.ndim == 2):
             raise ValueError(
                 f"y is {'2-D' if y.ndim == 2 else '1-D'}, but earlier calls fitted "

@@ -40,48 +40,6 @@ needs_partial_fit = pytest.mark.skipif(
     reason="ChinchillaClassifier.partial_fit is not written yet",
 )
 
-# The misbehaviours found, as xfail reasons (remove the xfail with the fix).
-HALF_FITTED = (
-    "fit assigns attributes before its input is fully validated: "
-    "validate_data(reset=True) sets n_features_in_ (and drops feature_names_in_), "
-    "then _problem/_encode_classes/_encode_labels set classes_, _multilabel and "
-    "_label_dtype, and only then are y, sample_weight and class_weight checked "
-    "(_classifier.py fit/_problem/_encode_*); a failed fit so leaves a fresh "
-    "estimator looking fitted (check_is_fitted passes, predict raises "
-    "AttributeError: no coef_) and a fitted one changed"
-)
-HALF_FITTED_PARTIAL = (
-    "partial_fit assigns attributes before its input is fully validated: "
-    "validate_data(reset=first_call) sets n_features_in_ and "
-    "_check_partial_fit_first_call sets classes_ before classes, y and "
-    "sample_weight are checked (_classifier.py partial_fit/_online_problem), so a "
-    "failed first call leaves the estimator looking fitted"
-)
-PARTIAL_FIT_UNVALIDATED = (
-    "partial_fit on a fitted estimator does not validate the parameters: "
-    "sklearn's _fit_context skips validation for partial_fit once fitted (as for "
-    "SGDClassifier), so e.g. set_params(C=-1.0).partial_fit(X, y) runs and "
-    "changes coef_, and C='big' raises a TypeError from np.isfinite; partial_fit "
-    "should call self._validate_params() itself"
-)
-FIT_WEIGHT_REFIT = (
-    "a failed refit whose weights leave one class overwrites _fit_weight and "
-    "_online_state (set in _problem before _encode_classes checks the weights), "
-    "so a later partial_fit weighs the penalty by the failed call's samples"
-)
-ONE_CLASS_REFIT = (
-    "a failed refit with a one-class y overwrites classes_ with that one class "
-    "(_encode_classes sets self.classes_ before its 2-class check), so the fitted "
-    "3-class model's predict raises IndexError"
-)
-NOT_INDICATOR_REFIT = (
-    "a failed refit with a 2-D y that is not a 0/1 indicator sets "
-    "self._multilabel = True (_problem, before _encode_labels checks the type), so "
-    "the fitted model's predict raises AttributeError: no _label_dtype and "
-    "predict_proba returns per-label sigmoids"
-)
-
-
 def _data():
     """A small 3-class problem with string labels: (X, y, sample_weight)."""
     rng = np.random.default_rng(0)
@@ -307,7 +265,6 @@ Y_ROWS = [
         _replace(y=lambda X, y, sw: np.full_like(y, "ant")),
         ValueError,
         r"needs samples of at least 2 classes.*only one class",
-        xfail={"fit": ONE_CLASS_REFIT},
     ),
     Bad(
         "y_continuous",
@@ -322,7 +279,6 @@ Y_ROWS = [
         _replace(y=lambda X, y, sw: np.column_stack([y, y[::-1]])),
         ValueError,
         r"multilabel indicator",
-        xfail={"fit": NOT_INDICATOR_REFIT},
     ),
 ]
 
@@ -376,7 +332,6 @@ WEIGHT_ROWS = [
         ValueError,
         r"only one class with positive weight",
         # _fit_weight and _online_state came with partial_fit
-        xfail={"fit": FIT_WEIGHT_REFIT} if HAS_PARTIAL_FIT else {},
     ),
 ]
 
@@ -422,7 +377,6 @@ PARAM_ROWS = [
         _params(**{name: value}),
         InvalidParameterError,
         rf"The '{name}' parameter of ChinchillaClassifier must be",
-        xfail={"partial_fit": PARTIAL_FIT_UNVALIDATED},
     )
     for name, value in INVALID_PARAMS
 ] + [
@@ -451,7 +405,6 @@ STATE_ROWS = [
         ValueError,
         r"classes must be passed on the first call to partial_fit",
         fresh_estimator=True,
-        xfail={"partial_fit": HALF_FITTED_PARTIAL},
     ),
 ]
 
@@ -590,22 +543,12 @@ def test_bad_input_on_fresh_estimator(row, method):
 
 def _fresh_cases():
     """The training rows again, on a fresh estimator that must stay unfitted."""
-    weights = {"sw_too_short", "sw_negative", "sw_all_zero", "sw_nan", "sw_inf",
-               "sw_2d"}
-    half_fitted = {  # rows whose error comes after attributes were assigned
-        "fit": {"y_one_class", "y_continuous", "y_2d_not_indicator",
-                "sw_one_class_weighted", "class_weight_unknown_label", *weights},
-        "partial_fit": {"y_continuous", *weights},
-    }
-    reasons = {"fit": HALF_FITTED, "partial_fit": HALF_FITTED_PARTIAL}
     cases = []
     for param in _cases(ROWS, fresh=False):
         row, method = param.values
         if method not in TRAIN or row in FEATURE_ROWS:  # those need a fitted model
             continue
         marks = [m for m in param.marks if m.name != "xfail"]
-        if row.name in half_fitted[method]:
-            marks.append(pytest.mark.xfail(strict=True, reason=reasons[method]))
         cases.append(pytest.param(row, method, marks=marks, id=param.id))
     return cases
 
@@ -626,7 +569,6 @@ def test_failed_training_leaves_fresh_estimator_unfitted(row, method):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=HALF_FITTED)
 @pytest.mark.parametrize(
     "bad_target",
     ["continuous_y", "negative_weight"],
@@ -648,7 +590,6 @@ def test_failed_refit_with_other_n_features_keeps_model(bad_target):
     _assert_same(_predictions(est, X), predictions, "predictions")
 
 
-@pytest.mark.xfail(strict=True, reason=HALF_FITTED)
 def test_failed_refit_keeps_feature_names():
     pd = pytest.importorskip("pandas")
     X, y, _ = _data()

@@ -151,21 +151,9 @@ def test_joblib_round_trip_in_fresh_process(tmp_path):
             assert_array_equal(loaded[method], value, err_msg=f"{name}.{method}")
 
 
-SKOPS_DTYPE = (
-    "a multilabel model stores y's dtype as a numpy.dtype object "
-    "(self._label_dtype, _classifier.py _encode_labels), a type skops does not "
-    "trust by default: get_untrusted_types lists 'numpy.dtype' and loading with "
-    "only the project's types trusted raises UntrustedTypesFoundException; "
-    "storing the dtype as its string (y.dtype.str) avoids it"
-)
-
-
 @pytest.mark.parametrize(
     "name",
-    ["binary_dense", "multiclass_csr",
-     pytest.param("multilabel", marks=pytest.mark.xfail(strict=True,
-                                                         reason=SKOPS_DTYPE)),
-     "sparsified"],
+    ["binary_dense", "multiclass_csr", "multilabel", "sparsified"],
 )
 def test_skops_round_trip_trusting_only_project_types(name, tmp_path):
     sio = pytest.importorskip("skops.io")
