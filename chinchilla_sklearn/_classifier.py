@@ -44,6 +44,55 @@ def _as_sparse_array(X):
     return X
 
 
+try:  # scikit-learn >= 1.9: set_callbacks, ProgressBar
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # pragma: no cover - older scikit-learn has no callback API
+
+    class CallbackSupportMixin:
+        """Stand-in when scikit-learn has no callback API."""
+
+
+class _FitCallbacks:
+    """Tell scikit-learn's callbacks (if any are set) when each outer iteration ends.
+
+    The fit is the root task; each outer iteration of the gate loop a subtask.
+    """
+
+    def __init__(self, estimator, X, y, sample_weight):
+        self.active = hasattr(estimator, "_init_callback_context")
+        if not self.active:
+            return
+        self.estimator = estimator
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        self.hooks = dict(estimator=estimator, X=X, y=y, metadata=metadata)
+        self.fit_ctx = estimator._init_callback_context(
+            max_subtasks=estimator.max_iter
+        )
+        self.fit_ctx.call_on_fit_task_begin(**self.hooks)
+        self.current = self._begin_iteration()
+
+    def _begin_iteration(self):
+        subtask = self.fit_ctx.subcontext(task_name="outer iteration")
+        return subtask.call_on_fit_task_begin(**self.hooks)
+
+    def iteration_done(self, record, last):
+        """Close the iteration's task; open the next unless ``last``."""
+        if not self.active:
+            return
+        self.current.call_on_fit_task_end(**self.hooks)
+        self.current = None if last else self._begin_iteration()
+
+    def fit_done(self):
+        """Close the open tasks."""
+        if not self.active:
+            return
+        if self.current is not None:  # begun, but the loop stopped
+            self.current.call_on_fit_task_end(estimator=self.estimator)
+        self.fit_ctx.call_on_fit_task_end(
+            reconstruction_attributes=lambda: {}, **self.hooks
+        )
+
+
 def _unchanged_on_error(method):
     """Restore the estimator's attributes when ``method`` raises.
 
@@ -64,7 +113,7 @@ def _unchanged_on_error(method):
     return wrapper
 
 
-class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
+class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     r"""Sparse, gated, exact linear-sigmoid (regularised logistic) classifier.
 
     Minimises, over the weights ``w`` and the unpenalised intercept ``b``,
@@ -117,9 +166,10 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
     gate_threshold : float, default=0.5
         In [0, 1]. A feature outside the current support joins the working set
         when its violation is at least ``gate_threshold`` times the largest
-        violation (at most as many new features as the support has, and at least
-        10, join per round). Lower values admit more features per round; 0 admits
-        every feature (no gating).
+        violation; so do the strongest violators up to ``max(100, support
+        size)`` per round (the doubling rule that makes the loop converge
+        whatever the threshold). Lower values admit more features per round; 0
+        admits every feature (no gating). The answer does not depend on it.
 
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
@@ -314,12 +364,20 @@ class ChinchillaClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         problem = self._problem(X, y, sample_weight)
         W, b = self._starting_point(problem)
+        callbacks = _FitCallbacks(self, X, y, sample_weight)
+
+        def on_record(record):
+            if self.verbose:
+                self._print_record(record)
+            last = record.iteration == self.max_iter or record.violation <= self.tol
+            callbacks.iteration_done(record, last)
+
         result = run_gate(
             problem, W, b, gate=self.gate, gate_threshold=self.gate_threshold,
-            tol=self.tol, max_iter=self.max_iter,
-            on_record=self._print_record if self.verbose else None,
+            tol=self.tol, max_iter=self.max_iter, on_record=on_record,
         )
         self._set_solution(result)
+        callbacks.fit_done()
         if self.verbose:
             print(f"{'converged' if result.converged else 'stopped'} after "
                   f"{self.n_iter_} iterations: violation {result.violation:.3e}, "
