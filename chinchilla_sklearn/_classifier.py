@@ -338,9 +338,11 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. CSR and CSC matrices are used as they are (never
-            densified, not copied); other sparse formats are converted once.
-            float32 data is fitted in float32.
+            Training data, never densified. CSC matrices are used as they are;
+            CSR matrices too, except with an L1 part and ``gate=True``, where the
+            gate takes working-set columns every round and converts a CSR ``X``
+            once to CSC (one copy; pass CSC to avoid it). Other sparse formats
+            are converted once. float32 data is fitted in float32.
 
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Target labels, or a 0/1 indicator matrix of labels (multilabel: one
