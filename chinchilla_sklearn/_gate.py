@@ -136,6 +136,8 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     ws, kernel = None, "sparse" if sp.issparse(X) else "dense"
     for iteration in range(1, max_iter + 1):
         scores, violation = _check(problem, state, G_loss)
+        if iteration == 1:
+            damping_unit = max(violation, np.finfo(np.float64).tiny)
         # 1. screen, 2. select, 3. choose the kernel
         if gated:
             screened |= _screen(problem, state, G_loss, norms)
@@ -144,7 +146,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
         # 4. solve on the working set, 5. check on all features
         state, G_loss, n_steps, ws_size = _solve_round(
             problem, state, G_loss, ws, kernel, INNER_TOL_RATIO * violation,
-            MAX_NEWTON_STEPS, result, polish=gated,
+            MAX_NEWTON_STEPS, result, polish=gated, damping_unit=damping_unit,
         )
         _, result.violation = _check(problem, state, G_loss)
         result.converged = result.violation <= tol
@@ -156,6 +158,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             state, G_loss, finish_steps, _ = _solve_round(
                 problem, state, G_loss, ws, kernel, FINISH_TOL_RATIO * tol,
                 FINISH_MAX_STEPS, result, polish=gated, exact=True,
+                damping_unit=damping_unit,
             )
             n_steps += finish_steps
             _, result.violation = _check(problem, state, G_loss)
@@ -182,7 +185,7 @@ def _check(problem, state, G_loss):
 
 
 def _solve_round(problem, state, G_loss, ws, kernel, tol, max_steps, result, *,
-                 polish, exact=False):
+                 polish, exact=False, damping_unit=1.0):
     """Solve on the working set ``ws`` (None: all features); return the new state.
 
     Also returns ``X.T @ R`` at the new state (reused from the solver when all
@@ -196,7 +199,7 @@ def _solve_round(problem, state, G_loss, ws, kernel, tol, max_steps, result, *,
                       state.R, state.curvature)
     G = G_loss[columns] + penalty.l2 * sub_state.W
     solved = solve_working_set(problem, block, sub_state, tol, max_steps, G=G,
-                               exact=exact)
+                               exact=exact, damping_unit=damping_unit)
     sub_state = solved.state
     if polish:
         sub_state = polish_intercept(problem, sub_state)

@@ -72,7 +72,8 @@ class SolverResult:
     violation: float
 
 
-def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False):
+def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False,
+                      damping_unit=1.0):
     """Minimise the objective over the block's weights and the intercept.
 
     Parameters
@@ -91,6 +92,10 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
     exact : bool, default=False
         Solve each Newton system to a relative residual that shrinks with the
         violation (near-quadratic convergence, for the finishing steps).
+    damping_unit : float, default=1.0
+        Violation at which the damping is full; the damping falls with the
+        violation measured in this unit (the violation at the start of the
+        fit), whatever the scale of the features.
 
     Returns
     -------
@@ -115,7 +120,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
         # without a ridge part the Hessian can be singular (more features than
         # samples; softmax shifts): Levenberg-Marquardt damping that vanishes
         # with the violation keeps the step bounded and the convergence quadratic
-        damping = min(violation, 1.0) if penalty.l2 == 0 else 0.0
+        damping = min(violation / damping_unit, 1.0) if penalty.l2 == 0 else 0.0
         dW, db = _newton_direction(problem, block, state, V * free, gb, free,
                                    forcing, damping)
         if orthant is not None:

@@ -94,26 +94,7 @@ def test_feature_magnitude(fmt, scale, l1_ratio):
 
 @pytest.mark.parametrize(
     "l1_ratio",
-    [
-        0.5,
-        pytest.param(
-            1.0,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "without a ridge part (l1_ratio=1, also C=inf) the Marquardt "
-                    "damping of _solver.solve_working_set is min(violation, 1); "
-                    "the violation is in the features' units (it scales with "
-                    "|x|), so at |x| ~ 1e9 the damping stays 1 and the outer loop "
-                    "converges linearly (violation x0.7 per iteration): after "
-                    "max_iter=100 the violation is ~5e-2 > tol=1e-4, though the "
-                    "exact solution rounded to float64 has violation ~6e-8. "
-                    "Iterations grow with the scale: 4 (|x|~1), 11 (1e3), 16 "
-                    "(1e6), >100 (1e9); C=inf: 5, 10, 16, 63"
-                ),
-            ),
-        ),
-    ],
+    [0.5, 1.0],
     ids=["enet", "l1"],
 )
 def test_large_features_converge(l1_ratio):
