@@ -75,7 +75,7 @@ class _FitCallbacks:
         subtask = self.fit_ctx.subcontext(task_name="outer iteration")
         return subtask.call_on_fit_task_begin(**self.hooks)
 
-    def iteration_done(self, record, last):
+    def iteration_done(self, last):
         """Close the iteration's task; open the next unless ``last``."""
         if not self.active:
             return
@@ -371,8 +371,7 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         def on_record(record):
             if self.verbose:
                 self._print_record(record)
-            last = record.iteration == self.max_iter or record.violation <= self.tol
-            callbacks.iteration_done(record, last)
+            callbacks.iteration_done(last=record.last)
 
         result = run_gate(
             problem, W, b, gate=self.gate, gate_threshold=self.gate_threshold,

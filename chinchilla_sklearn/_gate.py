@@ -62,6 +62,7 @@ class IterationRecord:
     kernel: str
     n_newton_steps: int
     elapsed: float
+    last: bool = False
 
 
 @dataclass
@@ -113,31 +114,18 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     X, n_features = problem.X, problem.X.shape[1]
     start = time.perf_counter()
     result = GateResult(W.copy(), b.copy(), converged=False, violation=np.inf)
-    # 0. the start: zero weights with the intercept fitted (a cold fit), or the
-    # given point with its intercept fitted (warm start). A fitted intercept
-    # makes the starting point a valid centre for safe screening.
-    n_samples, n_outputs = problem.Y.shape
-    zero = polish_intercept(problem, State.at(
-        problem, np.zeros_like(result.W), np.zeros_like(result.b),
-        np.zeros((n_samples, n_outputs), dtype=result.W.dtype),
-    ))
-    G_loss = np.asarray(X.T @ zero.R)
-    result.column_passes, result.n_products = n_features, 1
-    state = zero
-    if np.any(result.W) or np.any(result.b):  # warm start
-        Z = _predict(problem, result.W, result.b)
-        state = polish_intercept(problem, State.at(problem, result.W, result.b, Z))
-        G_loss = np.asarray(X.T @ state.R)
-        result.column_passes += 2 * n_features
-        result.n_products += 2
+    # 0. the start, with its intercept fitted: a valid centre for safe screening
+    state = _start(problem, result.W, result.b)
+    G_loss = np.asarray(X.T @ state.R)
+    n_passes = 2 if np.any(result.W) else 1  # the gradient, and X @ W on a warm start
+    result.column_passes, result.n_products = n_passes * n_features, n_passes
     screened = np.zeros(n_features, dtype=bool)
     if gated:
         norms, column_nnz = column_norms(X), _column_nnz(X)
     ws, kernel = None, "sparse" if sp.issparse(X) else "dense"
+    scores, violation = _check(problem, state, G_loss)
+    damping_unit = max(violation, np.finfo(np.float64).tiny)
     for iteration in range(1, max_iter + 1):
-        scores, violation = _check(problem, state, G_loss)
-        if iteration == 1:
-            damping_unit = max(violation, np.finfo(np.float64).tiny)
         # 1. screen, 2. select, 3. choose the kernel
         if gated:
             screened |= _screen(problem, state, G_loss, norms)
@@ -148,8 +136,8 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             problem, state, G_loss, ws, kernel, INNER_TOL_RATIO * violation,
             MAX_NEWTON_STEPS, result, polish=gated, damping_unit=damping_unit,
         )
-        _, result.violation = _check(problem, state, G_loss)
-        result.converged = result.violation <= tol
+        scores, violation = _check(problem, state, G_loss)
+        result.converged = violation <= tol
         if result.converged:
             # 6. finish: Newton steps with a near-exact inner solve on the final
             # support square the error, so the answer is accurate far below tol
@@ -161,11 +149,13 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
                 damping_unit=damping_unit,
             )
             n_steps += finish_steps
-            _, result.violation = _check(problem, state, G_loss)
+            scores, violation = _check(problem, state, G_loss)
+        result.violation = violation
         record = IterationRecord(
             iteration, objective_value(problem, state.loss_value, state.W),
-            result.violation, ws_size, int(screened.sum()), kernel, n_steps,
+            violation, ws_size, int(screened.sum()), kernel, n_steps,
             time.perf_counter() - start,
+            last=result.converged or iteration == max_iter,
         )
         result.records.append(record)
         if on_record is not None:
@@ -174,6 +164,18 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             break
     result.W, result.b, result.screened = state.W, state.b, screened
     return result
+
+
+def _start(problem, W, b):
+    """Return the starting state, its intercept fitted (Newton on ``Z`` alone).
+
+    Zero weights need no pass over ``X``: ``Z`` is the intercept.
+    """
+    if np.any(W):
+        Z = _predict(problem, W, b)
+    else:
+        Z = np.broadcast_to(b, problem.Y.shape).astype(W.dtype)
+    return polish_intercept(problem, State.at(problem, W, b, Z))
 
 
 def _check(problem, state, G_loss):
