@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 from _data import make_text_like
 from _measure import format_table, median_time, time_one_pass
-from _solvers import PENALTIES, chinchilla_status, choose_C, skglm_status
+from _solvers import PENALTIES, chinchilla_status, choose_C, run_rows, skglm_status
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -261,3 +261,24 @@ def _to_json(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
+
+
+def run_benchmark(name, args, rows, log=print):
+    """Generate the data, pick C, fit ``rows``, print the tables and save JSON."""
+    X, y, info = generate(args.n_samples, args.n_features, args.seed, log=log)
+    Cs, searches = pick_Cs(X, y, args.penalties, args.C_l2, log=log)
+    log(f"\nfitting (median of {args.repeat} fits per row):")
+    results = run_rows(rows, X, y, Cs, args.repeat, info["one_pass_time"])
+    print_tables(results, args.penalties, log=log)
+    log("\n" + NOTES)
+    payload = {
+        "benchmark": name.split("-")[0],
+        "args": vars(args),
+        "versions": versions(),
+        "data": info,
+        "C": Cs,
+        "C_search": searches,
+        "results": results,
+    }
+    save_json(name, payload, log=log)
+    return results

@@ -29,17 +29,12 @@ for _var in (
 
 import argparse  # noqa: E402
 
-from _solvers import chinchilla_rows, chinchilla_status, run_rows, sklearn_row  # noqa: E402
+from _solvers import chinchilla_rows, chinchilla_status, sklearn_row  # noqa: E402
 from _workflow import (  # noqa: E402
-    NOTES,
     add_common_arguments,
     finish_arguments,
-    generate,
-    pick_Cs,
-    print_tables,
-    save_json,
+    run_benchmark,
     select_rows,
-    versions,
 )
 
 QUICK = {"n_samples": 2000, "n_features": 5000, "repeat": 1, "saga_max_iter": 50}
@@ -85,23 +80,8 @@ def main(argv=None):
     _, reason = chinchilla_status()
     print(f"chinchilla_sklearn: {reason or 'available'}")
 
-    X, y, info = generate(args.n_samples, args.n_features, args.seed)
-    Cs, searches = pick_Cs(X, y, args.penalties, args.C_l2)
-    print(f"\nfitting (median of {args.repeat} fits per row):")
-    results = run_rows(build_rows(args), X, y, Cs, args.repeat, info["one_pass_time"])
-    print_tables(results, args.penalties)
-    print("\n" + NOTES)
-    payload = {
-        "benchmark": "bench_core",
-        "args": vars(args),
-        "versions": versions(),
-        "data": info,
-        "C": Cs,
-        "C_search": searches,
-        "results": results,
-    }
     tag = "quick" if args.quick else f"{args.n_samples}x{args.n_features}"
-    save_json(f"bench_core-{tag}", payload)
+    run_benchmark(f"bench_core-{tag}", args, build_rows(args))
 
 
 if __name__ == "__main__":

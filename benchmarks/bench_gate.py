@@ -39,21 +39,15 @@ import argparse  # noqa: E402
 from _solvers import (  # noqa: E402
     chinchilla_rows,
     chinchilla_status,
-    run_rows,
     skglm_row,
     skglm_status,
     sklearn_row,
 )
 from _workflow import (  # noqa: E402
-    NOTES,
     add_common_arguments,
     finish_arguments,
-    generate,
-    pick_Cs,
-    print_tables,
-    save_json,
+    run_benchmark,
     select_rows,
-    versions,
 )
 
 # saga is capped harder on the large workload (one epoch there takes about a second).
@@ -107,22 +101,7 @@ def main(argv=None):
         _, reason = status()
         print(f"{name}: {reason or 'available'}")
 
-    X, y, info = generate(args.n_samples, args.n_features, args.seed)
-    Cs, searches = pick_Cs(X, y, args.penalties, args.C_l2)
-    print(f"\nfitting (median of {args.repeat} fits per row):")
-    results = run_rows(build_rows(args), X, y, Cs, args.repeat, info["one_pass_time"])
-    print_tables(results, args.penalties)
-    print("\n" + NOTES)
-    payload = {
-        "benchmark": "bench_gate",
-        "args": vars(args),
-        "versions": versions(),
-        "data": info,
-        "C": Cs,
-        "C_search": searches,
-        "results": results,
-    }
-    save_json(f"bench_gate-{args.workload}", payload)
+    run_benchmark(f"bench_gate-{args.workload}", args, build_rows(args))
 
 
 if __name__ == "__main__":
