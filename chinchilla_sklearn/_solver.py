@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._loss import _columns
 from ._objective import intercept_gradient, objective_value, optimality
 
 ARMIJO = 1e-4
@@ -103,6 +104,12 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
     """
     penalty = problem.penalty
     n_steps = 0
+    # the damping's scale: each weight's largest possible curvature, sum_i s_i
+    # x_ij^2 / 4 (p (1 - p) <= 1/4). Scaling by the current curvature instead
+    # leaves the weights of confidently classified samples, whose curvature
+    # underflows, undamped: their Newton steps then overflow
+    damping_scale = (0.25 * block.squared_rmatmul(_columns(problem.s))
+                     if penalty.l2 == 0 else None)
     while True:
         # 1. optimality on the block
         if G is None:
@@ -122,7 +129,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
         # with the violation keeps the step bounded and the convergence quadratic
         damping = min(violation / damping_unit, 1.0) if penalty.l2 == 0 else 0.0
         dW, db = _newton_direction(problem, block, state, V * free, gb, free,
-                                   forcing, damping)
+                                   forcing, damping, damping_scale)
         if orthant is not None:
             dW = penalty.align(state.W, orthant, dW)
         # 4. line search, or a proximal-gradient step when it fails
@@ -155,18 +162,21 @@ def polish_intercept(problem, state, max_steps=20):
     return state
 
 
-def _newton_direction(problem, block, state, V, gb, free, forcing, damping):
+def _newton_direction(problem, block, state, V, gb, free, forcing, damping,
+                      damping_scale):
     """Solve the Newton system on the free weights and the intercept by PCG.
 
-    The Hessian of the weights gets ``damping`` times its diagonal added
-    (Marquardt). CG stops at a relative residual of ``forcing`` (truncated
-    Newton [3]).
+    The Hessian of the weights gets ``damping`` times the larger of its
+    diagonal and ``damping_scale`` added (Marquardt). CG stops at a relative
+    residual of ``forcing`` (truncated Newton [3]).
     """
     loss, penalty = problem.loss, problem.penalty
     fit_intercept = problem.fit_intercept
     h = loss.hessian_diagonal(state.curvature)
     diag_W = block.squared_rmatmul(h) + penalty.l2 + penalty.curvature(state.W)
     damping_W = damping * diag_W
+    if damping and damping_scale is not None:
+        damping_W = damping * np.maximum(diag_W, damping_scale)
     diag_W = diag_W + damping_W
     diag_b = h.sum(axis=0) if fit_intercept else np.ones_like(gb)
     tiny = 1e-12 * max(diag_W.max(initial=0.0), diag_b.max(initial=0.0), 1e-300)

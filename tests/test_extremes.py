@@ -146,17 +146,6 @@ def test_separable_without_penalty(fmt, n_classes):
     assert proba.max() > 1 - 1e-12  # the weights did grow
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "separable data, C=inf, tol=0, max_iter=400: once the curvature "
-        "p(1 - p) underflows (violation ~1e-308), _solver._newton_direction "
-        "computes 1 / np.maximum(diag_W, tiny) with a subnormal tiny "
-        "('overflow encountered in divide', _solver.py) and trial steps reach "
-        "infinite scores ('invalid value encountered in multiply/subtract' in "
-        "SigmoidLoss.value): thousands of RuntimeWarnings (the result stays finite)"
-    ),
-)
 def test_separable_without_penalty_long_run():
     X, y = _separable(2, "dense")
     with warnings.catch_warnings(record=True) as caught:
