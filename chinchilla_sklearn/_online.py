@@ -68,7 +68,11 @@ import scipy.sparse as sp
 # features, calls of 1,000 rows), test accuracy after 1 / 5 epochs and samples
 # per second: 256 rows 0.7911 / 0.7964, 0.50 M/s; 512 rows 0.7904 / 0.7948,
 # 0.86 M/s; 1,000 rows 0.7811 / 0.7907, 1.10 M/s (SGDClassifier 0.7857 /
-# 0.7982, 1.2 M/s).
+# 0.7982, 1.2 M/s). Timed call by call against SGDClassifier (each call of one
+# followed by the same call of the other), 512 rows reach 0.74-0.82x its
+# throughput in float64 and 0.91-0.96x in float32, 1,000 rows 0.99x: a batch
+# of 512 rows costs ~0.3 ms (products, touched columns, row updates), while
+# SGDClassifier's whole call costs ~0.7 ms, ~0.16 ms of it the same validation.
 BATCH_SIZE = 512
 # alpha = eta0 * STEP_FACTOR / scale. With the default eta0, alpha is 0.23 /
 # scale: measured best within a factor 2 on text-like rows (bench_online.py)
