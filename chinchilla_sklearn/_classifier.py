@@ -443,7 +443,7 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         """
         first_call = not hasattr(self, "classes_")
         if not first_call:  # _fit_context validates only the first call
-            self._validate_params()
+            self._validate_params_if_changed()
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight 'balanced' is not supported for partial_fit. In order "
@@ -462,12 +462,49 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             y = column_or_1d(y, warn=True)
         if first_call or y.dtype.kind == "f":  # else y is checked against classes_
             check_classification_targets(y)
-        first_call = _check_partial_fit_first_call(self, classes)
+        first_call = self._check_classes(classes)
         problem, sample_weight = self._online_problem(X, y, sample_weight, first_call)
         W, b, state = self._online_start(problem)
         result = update_online(problem, W, b, state, sample_weight, eta0=self.eta0)
         self._set_online_solution(W, state, result)
         return self
+
+    def _validate_params_if_changed(self):
+        """Validate the parameters unless they are the ones validated last call.
+
+        ``set_params`` may change them between partial_fit calls, but
+        ``get_params`` and the constraint checks cost about 0.1 ms a call, as
+        much as a mini-batch step. A parameter counts as unchanged when it is
+        the same object (``set_params`` and assignment bind a new one) and, for
+        a dict (``class_weight``, which can change in place), has the same items.
+        """
+        values = [getattr(self, name) for name in self._parameter_constraints]
+        last = getattr(self, "_validated_params", None)
+        if last is not None and len(last) == len(values):
+            try:
+                if all(value is old or (type(value) is dict and value == old)
+                       for value, old in zip(values, last)):
+                    return
+            except (TypeError, ValueError):  # e.g. a dict of arrays: check it
+                pass
+        self._validate_params()
+        self._validated_params = [dict(value) if type(value) is dict else value
+                                  for value in values]
+
+    def _check_classes(self, classes):
+        """Return whether this is the first partial_fit call; check ``classes``.
+
+        A later call that passes ``classes_`` again (the usual loop) is settled
+        by one comparison; anything else takes scikit-learn's check
+        (``unique_labels``, 0.1 ms) and its errors.
+        """
+        known = getattr(self, "classes_", None)
+        if known is not None and classes is not None:
+            given = np.asarray(classes)
+            if (given.shape == known.shape and given.dtype == known.dtype
+                    and np.array_equal(given, known)):
+                return False
+        return _check_partial_fit_first_call(self, classes)
 
     def _problem(self, X, y, sample_weight):
         """Encode the labels and weights of the objective into a Problem."""

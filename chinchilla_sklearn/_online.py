@@ -68,7 +68,11 @@ import scipy.sparse as sp
 # features, calls of 1,000 rows), test accuracy after 1 / 5 epochs and samples
 # per second: 256 rows 0.7911 / 0.7964, 0.50 M/s; 512 rows 0.7904 / 0.7948,
 # 0.86 M/s; 1,000 rows 0.7811 / 0.7907, 1.10 M/s (SGDClassifier 0.7857 /
-# 0.7982, 1.2 M/s).
+# 0.7982, 1.2 M/s). Timed call by call against SGDClassifier (each call of one
+# followed by the same call of the other), 512 rows reach 0.74-0.82x its
+# throughput in float64 and 0.91-0.96x in float32, 1,000 rows 0.99x: a batch
+# of 512 rows costs ~0.3 ms (products, touched columns, row updates), while
+# SGDClassifier's whole call costs ~0.7 ms, ~0.16 ms of it the same validation.
 BATCH_SIZE = 512
 # alpha = eta0 * STEP_FACTOR / scale. With the default eta0, alpha is 0.23 /
 # scale: measured best within a factor 2 on text-like rows (bench_online.py)
@@ -200,20 +204,26 @@ def update_online(problem, W, b, state, sample_weight, *, eta0, batch_size=None)
         # 2. the new steps: A += G * G (per feature with shared support), and
         # after a fit, A of a weight seen for the first time starts from the
         # fit's samples (see module)
-        W_c, root = W[cols], state.root[cols]
+        W_c, root = _take_rows(W, cols), _take_rows(state.root, cols)
         squared = G * G
         if state.n_prior > 0:
             squared = _add_prior(squared, root, block, block_cols, R, state.n_prior)
         if root.shape[1] < squared.shape[1]:
             squared = squared.sum(axis=1, keepdims=True)
-        root_new = np.sqrt(root * root + squared)
+        root_new = root * root
+        root_new += squared
+        np.sqrt(root_new, out=root_new)
         # 3. the leader's sums and the leader (closed form)
-        z_c = state.z[cols]
+        z_c = _take_rows(state.z, cols)
         z_c += G
-        z_c -= (root_new - root) / alpha * W_c
+        step = root - root_new  # -sigma * alpha, exactly -(root_new - root)
+        step /= alpha
+        z_c += step * W_c
         W_new = _leader(penalty, z_c, root_new, alpha, W_c)
         state.penalty_value += penalty.value(W_new) - penalty.value(W_c)
-        state.z[cols], state.root[cols], W[cols] = z_c, root_new, W_new
+        _put_rows(state.z, cols, z_c)
+        _put_rows(state.root, cols, root_new)
+        _put_rows(W, cols, W_new)
         if problem.fit_intercept:
             b = _intercept_step(state, R, b, alpha)
         state.n_updates += 1
@@ -247,7 +257,7 @@ def _gradient(problem, rows, W, b, columns):
             return value, R, G, slice(None), block, slice(None)
         nonzero = (G != 0).any(axis=1) if G.shape[1] > 1 else G[:, 0] != 0
         cols = np.flatnonzero(nonzero)
-        return value, R, G[cols], cols, block, cols
+        return value, R, _take_rows(G, cols), cols, block, cols
     block, cols = _take_batch(X, rows, columns)
     Z = np.asarray(block @ W[cols])
     Z += b
@@ -309,15 +319,38 @@ def _leader(penalty, z, root, alpha, W):
     ``penalty=None``: no penalty (the intercept).
     """
     seen = root > 0
+    all_seen = seen.all()
     d = root / alpha
     if penalty is not None and penalty.l2 > 0:
         d += W.dtype.type(penalty.l2)
-    inv_d = np.divide(1, d, out=np.zeros_like(d), where=seen)
+    if all_seen:  # the common case: no masked division, no selection
+        inv_d = np.divide(1, d, out=d)
+    else:
+        inv_d = np.divide(1, d, out=np.zeros_like(d), where=seen)
     leader = z * inv_d
     np.negative(leader, out=leader)
     if penalty is not None and penalty.l1 > 0:
         leader = penalty.prox(leader, inv_d).astype(W.dtype, copy=False)
-    return np.where(seen, leader, W)
+    return leader if all_seen else np.where(seen, leader, W)
+
+
+def _take_rows(A, cols):
+    """Return the rows ``cols`` of ``A`` (``A`` itself for ``slice(None)``).
+
+    ``take`` and, below, a flat assignment for one column: twice as fast as
+    fancy indexing on the 10,000s of rows a batch touches.
+    """
+    return A if isinstance(cols, slice) else A.take(cols, axis=0)
+
+
+def _put_rows(A, cols, values):
+    """Set the rows ``cols`` of ``A`` (in place) to ``values``."""
+    if values is A:
+        return
+    if A.shape[1] == 1 and A.flags.c_contiguous and not isinstance(cols, slice):
+        A.reshape(-1)[cols] = values.reshape(-1)
+    else:
+        A[cols] = values
 
 
 def _subgradient(penalty, W):

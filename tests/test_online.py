@@ -6,6 +6,7 @@ import scipy.sparse as sp
 from conftest import objective
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.utils._param_validation import InvalidParameterError
 
 from chinchilla_sklearn import ChinchillaClassifier, _online
 
@@ -87,8 +88,22 @@ def test_classes_required_on_first_call():
         clf.partial_fit(X, y)
     clf.partial_fit(X, y, classes=[0, 1])
     clf.partial_fit(X, y)  # later calls need not repeat them
+    clf.partial_fit(X, y, classes=[1, 0])  # or may give them in any order
     with pytest.raises(ValueError, match="is not the same as on last call"):
         clf.partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_parameters_checked_on_every_call():
+    """Later calls re-check parameters changed by set_params (not just the first)."""
+    X, y = _classification()
+    clf = ChinchillaClassifier()
+    for _ in range(3):  # the second call checks and records, the third skips
+        clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(InvalidParameterError, match="The 'C' parameter"):
+        clf.set_params(C=-1.0).partial_fit(X, y)
+    clf.set_params(C=1.0).partial_fit(X, y)
+    with pytest.raises(InvalidParameterError, match="The 'eta0' parameter"):
+        clf.set_params(eta0=0.0).partial_fit(X, y)
 
 
 def test_n_features_mismatch_raises():
