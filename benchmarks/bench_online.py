@@ -3,7 +3,8 @@
 Both estimators get the same pre-sliced mini-batches of 1,000 rows of a generated
 text-like problem (_data.make_text_like: TF-IDF-like rows of unit norm, ~90 stored
 entries per row, 100,000 features), one ``partial_fit`` call per batch, in the same
-order, on one thread. They minimise the same objective: SGDClassifier's
+order, on one thread, taking turns call by call (so load changes slow both
+alike). They minimise the same objective: SGDClassifier's
 ``alpha = 1 / (C * n_train)`` is ChinchillaClassifier's ``C`` (log loss, L2).
 The table gives the samples per second of the first epoch and the median epoch
 (partial_fit calls only: the batches are sliced beforehand), and the test accuracy
@@ -55,15 +56,26 @@ def parse_args(argv=None):
     return args
 
 
-def stream(make_model, batches, X_test, y_test, epochs):
-    """Run ``epochs`` epochs of partial_fit; seconds per epoch and accuracies."""
-    model, seconds, accuracy = make_model(), [], []
+def stream(make_models, batches, X_test, y_test, epochs):
+    """Run ``epochs`` epochs of partial_fit on every model, call by call.
+
+    The models take turns on each batch, so a change of the machine's load
+    during the run slows them alike. Returns, per model, the seconds of each
+    epoch (partial_fit calls only) and the test accuracy after each epoch.
+    """
+    models = [make() for make in make_models]
+    seconds = [[] for _ in models]
+    accuracy = [[] for _ in models]
     for _ in range(epochs):
-        start = time.perf_counter()
+        spent = [0.0] * len(models)
         for X_batch, y_batch in batches:
-            model.partial_fit(X_batch, y_batch, classes=[0, 1])
-        seconds.append(time.perf_counter() - start)
-        accuracy.append(model.score(X_test, y_test))
+            for k, model in enumerate(models):
+                start = time.perf_counter()
+                model.partial_fit(X_batch, y_batch, classes=[0, 1])
+                spent[k] += time.perf_counter() - start
+        for k, model in enumerate(models):
+            seconds[k].append(spent[k])
+            accuracy[k].append(model.score(X_test, y_test))
     return seconds, accuracy
 
 
@@ -92,8 +104,9 @@ def main(argv=None):
             lambda: SGDClassifier(loss="log_loss", alpha=alpha, random_state=0),
     }
     rows = []
-    for name, make_model in models.items():
-        seconds, accuracy = stream(make_model, batches, X_test, y_test, args.epochs)
+    all_seconds, all_accuracy = stream(list(models.values()), batches, X_test,
+                                       y_test, args.epochs)
+    for name, seconds, accuracy in zip(models, all_seconds, all_accuracy):
         rows.append((name, args.n_train / seconds[0],
                      args.n_train / statistics.median(seconds), accuracy[0],
                      accuracy[-1]))
