@@ -184,6 +184,9 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         (KKT) violation over the intercept and all weights, that is the largest
         entry of the minimum-norm subgradient of the objective divided by
         ``C * sum_i s_i`` (``sum_i s_i`` when ``C=inf``), is at most ``tol``.
+        With an L1 part, keep ``tol`` below the scaled L1 weight
+        ``l1_ratio / (C * n_samples)``, or features with a gradient of a few
+        times that weight stay out of the model (see the user guide).
 
     max_iter : int, default=100
         Largest number of outer iterations of the gate loop, >= 1.
