@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from ._gate import run_gate
-from ._loss import SigmoidLoss, SoftmaxLoss, log1pexp, log_softmax
+from ._loss import ClassLabels, SigmoidLoss, SoftmaxLoss, log1pexp, log_softmax
 from ._objective import Problem
 from ._online import OnlineState, update_online
 from ._penalty import Penalty
@@ -558,7 +558,9 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             )
         if n_classes == 2:
             return (y_encoded == 1).astype(dtype)[:, None], s[:, None], SigmoidLoss()
-        return np.eye(n_classes, dtype=dtype)[y_encoded], s, SoftmaxLoss()
+        # the labels, not a one-hot (n_samples, n_classes) array: at 10,000
+        # classes that would be 0.8 GB (and np.eye another n_classes^2)
+        return ClassLabels(y_encoded, n_classes), s, SoftmaxLoss()
 
     def _encode_labels(self, y, sample_weight, dtype):
         """Return targets, weights and loss of a multilabel indicator ``y``.
@@ -641,7 +643,7 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             s = sample_weight * class_weight[y_encoded].astype(dtype)
         if n_classes == 2:
             return (y_encoded == 1).astype(dtype)[:, None], s[:, None]
-        return np.eye(n_classes, dtype=dtype)[y_encoded], s
+        return ClassLabels(y_encoded, n_classes), s
 
     def _encode_online_labels(self, y, sample_weight, dtype):
         """Return targets and weights of a multilabel indicator ``y``."""

@@ -77,8 +77,98 @@ class SigmoidLoss:
         return float((_columns(s) * (entr(Q) + entr(1 - Q))).sum())
 
 
+# Row-wise softmax reductions (loss values, the dual) run over chunks of rows
+# with at most this many entries, so their temporaries stay small whatever the
+# number of classes.
+CHUNK_ENTRIES = 2**17
+# Up to this many classes the intercept's Newton step solves the (n_classes,
+# n_classes) Hessian directly (O(n_samples n_classes^2 + n_classes^3)); above,
+# by conjugate gradients on Hessian products (O(n_samples n_classes) each),
+# which never form it: at 10,000 classes it would hold 0.8 GB and take minutes.
+INTERCEPT_DENSE_MAX_CLASSES = 100
+INTERCEPT_CG_TOL = 1e-10
+INTERCEPT_CG_MAX_ITER = 200
+
+
+class ClassLabels:
+    """Multiclass targets as integer labels: the one-hot ``Y`` without its zeros.
+
+    Stands for the (n_samples, n_classes) 0/1 matrix with a one at
+    ``(i, labels[i])``, in O(n_samples) memory: :class:`SoftmaxLoss` reads the
+    labels, code that only needs ``Y.shape`` or rows ``Y[rows]`` sees no
+    difference.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        Class indices in ``[0, n_classes)``.
+    n_classes : int
+    """
+
+    ndim = 2
+
+    def __init__(self, labels, n_classes):
+        self.labels = np.asarray(labels, dtype=np.intp)
+        self.n_classes = int(n_classes)
+
+    @property
+    def shape(self):
+        """Return ``(n_samples, n_classes)``, the shape of the one-hot matrix."""
+        return (self.labels.size, self.n_classes)
+
+    def __len__(self):
+        return self.labels.size
+
+    def __getitem__(self, rows):
+        """Return the targets of ``rows`` (a slice or an index array)."""
+        return ClassLabels(self.labels[rows], self.n_classes)
+
+    def toarray(self, dtype=np.float64):
+        """Return the dense one-hot matrix."""
+        Y = np.zeros(self.shape, dtype=dtype)
+        Y[np.arange(self.labels.size), self.labels] = 1
+        return Y
+
+
+def _class_labels(Y):
+    """Return the label of each row of multiclass targets.
+
+    ``Y`` is :class:`ClassLabels` or, for callers that still build it, a dense
+    one-hot array.
+    """
+    if isinstance(Y, ClassLabels):
+        return Y.labels
+    Y = np.asarray(Y)
+    if not (np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)):
+        raise ValueError("SoftmaxLoss needs one-hot targets (one 1 per row).")
+    return Y.argmax(axis=1)
+
+
+def _row_chunks(n_rows, n_columns):
+    """Yield slices of rows covering ``n_rows``, each of <= CHUNK_ENTRIES entries."""
+    step = max(1, CHUNK_ENTRIES // max(n_columns, 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
+def _softmax_loss_rows(Z, labels, shifted, row_max):
+    """Return ``logsumexp(Z_i) - Z_i[y_i]`` from ``exp(Z - row_max)`` (``shifted``).
+
+    Written once, so that :meth:`SoftmaxLoss.value` and
+    :meth:`SoftmaxLoss.derivatives` round alike (the line search compares them).
+    """
+    rows = np.arange(labels.size)
+    return np.log(shifted.sum(axis=1)) - (Z[rows, labels] - row_max)
+
+
 class SoftmaxLoss:
     """Multinomial model: ``loss(y, z) = logsumexp(z) - z[y]``.
+
+    The targets are :class:`ClassLabels` (or a dense one-hot array). Every
+    method allocates at most one (n_samples, n_classes) array: the residual
+    ``R = s * (P - Y)`` is the only one a state keeps, and the curvature is
+    read from it (``s * P = R + s * Y``), so a fit with many classes holds a
+    few such arrays, not a dozen.
 
     The Hessian ``diag(p) - p p^T`` has norm at most 1/2, the smoothness
     constant used by safe screening.
@@ -88,40 +178,164 @@ class SoftmaxLoss:
 
     def value(self, Y, Z, s):
         """Return ``sum_i s_i (logsumexp(Z_i) - Z_i . Y_i)``."""
-        return float(-(s @ (Y * log_softmax(Z)).sum(axis=1)))
+        labels = _class_labels(Y)
+        loss = np.empty(Z.shape[0], dtype=Z.dtype)
+        for rows in _row_chunks(*Z.shape):  # small temporaries, chunk by chunk
+            Zc = Z[rows]
+            row_max = Zc.max(axis=1)
+            shifted = np.exp(Zc - row_max[:, None])
+            loss[rows] = _softmax_loss_rows(Zc, labels[rows], shifted, row_max)
+        return float(s @ loss)
 
     def derivatives(self, Y, Z, s):
-        """Return the loss value, the residual ``R`` and the curvature."""
-        log_P = log_softmax(Z)
-        P = np.exp(log_P)
-        value = float(-(s @ (Y * log_P).sum(axis=1)))
-        return value, s[:, None] * (P - Y), (P, s)
+        """Return the loss value, the residual ``R`` and the curvature.
+
+        ``R = s * (P - Y)`` is built in one array, in place: ``exp(Z - max)``,
+        normalised to ``P``, scaled by ``s``, then ``s * (p - 1)`` at the labels.
+        The curvature holds ``R`` itself (no copy), ``s`` and the labels.
+        """
+        labels = _class_labels(Y)
+        rows = np.arange(labels.size)
+        row_max = Z.max(axis=1)
+        # C order whatever the layout of Z (a broadcast intercept is F-ordered):
+        # X.T @ R would copy an F-ordered R
+        R = np.subtract(Z, row_max[:, None], out=np.empty(Z.shape, dtype=Z.dtype))
+        np.exp(R, out=R)
+        value = float(s @ _softmax_loss_rows(Z, labels, R, row_max))
+        R /= R.sum(axis=1)[:, None]  # P
+        p_label = R[rows, labels]
+        R *= s[:, None]
+        R[rows, labels] = s * (p_label - 1)
+        inv_s = np.divide(1, s, out=np.zeros_like(s), where=s > 0)
+        return value, R, (R, s, labels, inv_s)
 
     def hessian_product(self, curvature, Zd):
-        """Return ``d R / d Z`` applied to a direction ``Zd``."""
-        P, s = curvature
-        PZd = P * Zd
-        return s[:, None] * (PZd - P * PZd.sum(axis=1, keepdims=True))
+        """Return ``d R / d Z`` applied to a direction ``Zd``.
+
+        Row ``i`` is ``s_i p_i * (Zd_i - c_i)`` with ``c_i = p_i . Zd_i``; from
+        ``R``: ``c_i = R_i . Zd_i / s_i + Zd_i[y_i]``, ``s_i p_i = R_i`` off the
+        label and ``R_i[y_i] + s_i`` at it, where ``Zd_i[y_i] - c_i = -R_i .
+        Zd_i / s_i``. Rows of weight 0 give 0.
+        """
+        R, s, labels, inv_s = curvature
+        rows = np.arange(labels.size)
+        label_gap = np.einsum("ij,ij->i", R, Zd)
+        label_gap *= -inv_s  # Zd_i[y_i] - c_i
+        T = Zd - (Zd[rows, labels] - label_gap)[:, None]
+        T *= R
+        T[rows, labels] += s * label_gap
+        return T
 
     def hessian_diagonal(self, curvature):
-        """Return per-sample weights of the diagonal of ``X.T @ H @ X``."""
-        P, s = curvature
-        return s[:, None] * P * (1 - P)
+        """Return per-sample weights of the diagonal of ``X.T @ H @ X``.
+
+        ``s p (1 - p)``: ``R (1 - R / s)`` off the label, ``(R + s) (-R / s)``
+        at it.
+        """
+        R, s, labels, inv_s = curvature
+        rows = np.arange(labels.size)
+        h = R * inv_s[:, None]
+        np.subtract(1, h, out=h)
+        h *= R
+        r_label = R[rows, labels]
+        h[rows, labels] = (r_label + s) * (-r_label * inv_s)
+        return h
 
     def intercept_step(self, R, curvature):
-        """Return the Newton step on the intercept alone (minimum-norm solution)."""
-        P, s = curvature
-        H = np.diag(s @ P) - P.T @ (s[:, None] * P)
-        return -np.linalg.lstsq(H, R.sum(axis=0), rcond=None)[0].astype(R.dtype)
+        """Return the Newton step on the intercept alone (minimum-norm solution).
+
+        The intercept's Hessian is ``H = diag(a) - P^T diag(s) P``, ``a = s @
+        P``. Up to ``INTERCEPT_DENSE_MAX_CLASSES`` classes it is formed and
+        solved by least squares; above, the system is solved by conjugate
+        gradients on products with ``H`` (:func:`_intercept_step_cg`).
+        """
+        _, s, labels, inv_s = curvature
+        g = R.sum(axis=0)
+        if R.shape[1] <= INTERCEPT_DENSE_MAX_CLASSES:
+            P = R * inv_s[:, None]
+            P[np.arange(labels.size), labels] += 1
+            H = np.diag(s @ P) - P.T @ (s[:, None] * P)
+            step = np.linalg.lstsq(H, g, rcond=None)[0]
+            # H is singular along 1 (a common shift of the intercepts); in
+            # float32, lstsq can keep a large component along it, which moves
+            # Z away from 0 and costs its precision: the centred step is the
+            # minimum-norm one
+            step -= step.mean()
+        else:
+            step = _intercept_step_cg(R, curvature, g)
+        return -step.astype(R.dtype)
 
     def probabilities(self, Z):
-        """Return the class probabilities."""
-        return np.exp(log_softmax(Z))
+        """Return the class probabilities (one (n_samples, n_classes) array)."""
+        P = np.subtract(Z, Z.max(axis=1)[:, None], out=np.empty(Z.shape, Z.dtype))
+        np.exp(P, out=P)
+        P /= P.sum(axis=1)[:, None]
+        return P
 
     def dual_value(self, Y, P, s, t):
         """Return ``-sum_i F_i*(-theta_i)`` at the dual point ``theta = -t * R``.
 
         The conjugate is ``-s * H(q)``, ``H`` the entropy of the distribution
-        ``q = y + t * (p - y)``.
+        ``q = y + t * (p - y)``: ``t * p`` off the label, ``t * p + 1 - t`` at
+        it.
         """
-        return float(s @ entr(Y + t * (P - Y)).sum(axis=1))
+        labels = _class_labels(Y)
+        entropy = np.empty(P.shape[0], dtype=np.float64)
+        for rows in _row_chunks(*P.shape):  # small temporaries, chunk by chunk
+            Q = P[rows] * t
+            Q[np.arange(Q.shape[0]), labels[rows]] += 1 - t
+            entropy[rows] = entr(Q).sum(axis=1)
+        return float(s @ entropy)
+
+
+def _intercept_step_cg(R, curvature, g):
+    """Solve ``H x = g`` for the intercept's Hessian ``H`` by Jacobi-preconditioned CG.
+
+    ``H v = a * v - P^T (s * (P v))`` with ``s * P = R + s * Y``: ``P v = R v / s
+    + v[y]`` and ``P^T (s * u) = R^T u + bincount(y, s * u)``, two passes over
+    ``R``, no (n_samples, n_classes) temporary. The diagonal ``a - sum_i s_i
+    p_i^2`` preconditions. ``H`` is singular along ``1`` (a common shift of
+    the intercepts) and ``g`` is orthogonal to it, so the system is consistent;
+    the solution is centred (minimum norm).
+    """
+    _, s, labels, inv_s = curvature
+    n_classes = R.shape[1]
+    s64 = s.astype(np.float64)
+    counts = np.bincount(labels, weights=s64, minlength=n_classes)
+    a = g.astype(np.float64) + counts  # s @ P
+    # sum_i s_i p_ik^2 = sum_i R_ik^2 / s_i + sum_{i: y_i = k} (2 R_ik + s_i)
+    r_label = R[np.arange(labels.size), labels].astype(np.float64)
+    squares = np.einsum("ij,ij,i->j", R, R, inv_s, dtype=np.float64)
+    squares += np.bincount(labels, weights=2 * r_label + s64, minlength=n_classes)
+    diagonal = a - squares
+    inv_diag = 1 / np.maximum(diagonal, 1e-12 * max(diagonal.max(), 1e-300))
+
+    def hessian_product(v):
+        Pv = (R @ v.astype(R.dtype)).astype(np.float64) * inv_s + v[labels]
+        u = s64 * Pv
+        PTsu = (R.T @ (Pv.astype(R.dtype))).astype(np.float64) + np.bincount(
+            labels, weights=u, minlength=n_classes)
+        return a * v - PTsu
+
+    b = g.astype(np.float64)
+    b -= b.mean()  # orthogonal to 1 (it is, up to rounding)
+    x = np.zeros(n_classes)
+    r = b.copy()
+    z = r * inv_diag
+    p = z.copy()
+    rz = float(r @ z)
+    stop = INTERCEPT_CG_TOL**2 * rz
+    for _ in range(INTERCEPT_CG_MAX_ITER):
+        if rz <= stop:
+            break
+        Hp = hessian_product(p)
+        curvature_p = float(p @ Hp)
+        if curvature_p <= 0:
+            break
+        alpha = rz / curvature_p
+        x += alpha * p
+        r -= alpha * Hp
+        z = r * inv_diag
+        rz, rz_old = float(r @ z), rz
+        p = z + rz / rz_old * p
+    return x - x.mean()

@@ -26,8 +26,9 @@ class Problem:
     Parameters
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-    Y : ndarray of shape (n_samples, n_outputs)
-        0/1 targets (one column for binary, one-hot for multinomial).
+    Y : ndarray or ClassLabels of shape (n_samples, n_outputs)
+        0/1 targets: one column for binary, one per label for multilabel; for
+        multinomial the labels standing for the one-hot matrix (ClassLabels).
     s : ndarray of shape (n_samples,)
         Per-sample weights, ``C`` included.
     loss : SigmoidLoss or SoftmaxLoss
