@@ -144,6 +144,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             # support square the error, so the answer is accurate far below tol
             # for the cost of one or two steps on the smallest working set
             ws = np.flatnonzero(np.any(state.W != 0, axis=1)) if gated else None
+            scores = None
             state, G_loss, finish_steps, _ = _solve_round(
                 problem, state, G_loss, ws, kernel, FINISH_TOL_RATIO * tol,
                 FINISH_MAX_STEPS, result, polish=gated, exact=True,

@@ -139,6 +139,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
         V, violation = optimality(problem, state.W, G, gb)[::2]
         if violation <= tol or n_steps == max_steps:
             return SolverResult(state, G, n_steps, violation)
+        state.R = None  # not needed until the next iterate: a vector freed
         # 2. the face and 3. the Newton direction on it
         orthant = penalty.orthant(state.W, V) if penalty.l1 > 0 else None
         free = penalty.free(orthant) if penalty.l1 > 0 else True
@@ -160,6 +161,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
         if trial is None:
             trial = _proximal_gradient_step(problem, block, state, G, gb)
         if trial is None:  # no decrease is possible in floating point
+            state.move(problem, state.W, state.b, state.Z)  # R again
             return SolverResult(state, G, n_steps, violation)
         state.move(problem, *trial)
         n_steps += 1
