@@ -86,7 +86,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     ----------
     problem : Problem
     W : ndarray of shape (n_features, n_outputs)
-        Starting weights (copied).
+        Starting weights (never written into).
     b : ndarray of shape (n_outputs,)
         Starting intercept (copied).
     gate : bool
@@ -113,7 +113,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
         problem = replace(problem, X=problem.X.tocsc())
     X, n_features = problem.X, problem.X.shape[1]
     start = time.perf_counter()
-    result = GateResult(W.copy(), b.copy(), converged=False, violation=np.inf)
+    result = GateResult(W, b.copy(), converged=False, violation=np.inf)
     # 0. the start, with its intercept fitted: a valid centre for safe screening
     state = _start(problem, result.W, result.b)
     G_loss = np.asarray(X.T @ state.R)
@@ -131,6 +131,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             screened |= _screen(problem, state, G_loss, norms)
             ws = _select(scores, state.W, screened, gate_threshold)
             kernel = _choose_kernel(X, ws, column_nnz)
+        scores = None  # not kept while solving (a vector of n_features)
         # 4. solve on the working set, 5. check on all features
         state, G_loss, n_steps, ws_size = _solve_round(
             problem, state, G_loss, ws, kernel, INNER_TOL_RATIO * violation,
@@ -143,6 +144,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             # support square the error, so the answer is accurate far below tol
             # for the cost of one or two steps on the smallest working set
             ws = np.flatnonzero(np.any(state.W != 0, axis=1)) if gated else None
+            scores = None
             state, G_loss, finish_steps, _ = _solve_round(
                 problem, state, G_loss, ws, kernel, FINISH_TOL_RATIO * tol,
                 FINISH_MAX_STEPS, result, polish=gated, exact=True,
@@ -196,10 +198,11 @@ def _solve_round(problem, state, G_loss, ws, kernel, tol, max_steps, result, *,
     """
     X, penalty = problem.X, problem.penalty
     block = take_columns(X, ws, kernel)
-    columns = slice(None) if ws is None else ws
-    sub_state = State(state.W[columns], state.b, state.Z, state.loss_value,
-                      state.R, state.curvature)
-    G = G_loss[columns] + penalty.l2 * sub_state.W
+    # on all features the solver moves ``state`` itself, so the previous
+    # iterate is freed as it goes; ``G_loss`` is not used after this call
+    sub_state = state if ws is None else replace(state, W=state.W[ws])
+    G = G_loss if ws is None else G_loss[ws]
+    G += penalty.l2 * sub_state.W
     solved = solve_working_set(problem, block, sub_state, tol, max_steps, G=G,
                                exact=exact, damping_unit=damping_unit)
     sub_state = solved.state

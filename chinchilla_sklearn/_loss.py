@@ -18,6 +18,14 @@ def log1pexp(z):
     return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
 
 
+def _log1pexp_tail(z, out):
+    """Write ``log1p(exp(-|z|))`` (``log1pexp(z) - max(z, 0)``) into ``out``."""
+    np.abs(z, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    return np.log1p(out, out=out)
+
+
 def log_softmax(Z):
     """Return ``Z - logsumexp(Z, axis=1)``, shifted by the row maximum for stability."""
     Z = Z - Z.max(axis=1, keepdims=True)
@@ -40,20 +48,39 @@ class SigmoidLoss:
     curvature_bound = 0.25
 
     def value(self, Y, Z, s):
-        """Return ``sum_ik s_ik loss(Y_ik, Z_ik)``."""
-        return float((_columns(s) * (log1pexp(Z) - Y * Z)).sum())
+        """Return ``sum_ik s_ik loss(Y_ik, Z_ik)``.
+
+        Made in place in two temporaries of the shape of ``Z``.
+        """
+        losses = _log1pexp_tail(Z, out=np.empty_like(Z, dtype=np.result_type(Z, Y)))
+        temporary = np.maximum(Z, 0, out=np.empty_like(losses))
+        losses += temporary  # log1pexp(Z)
+        np.multiply(Y, Z, out=temporary)
+        losses -= temporary
+        del temporary
+        losses *= _columns(s)
+        return float(losses.sum())
 
     def derivatives(self, Y, Z, s):
-        """Return the loss value, the residual ``R`` and the curvature."""
+        """Return the loss value, the residual ``R`` and the curvature.
+
+        ``R = s * (P - Y)`` and ``curvature = s * P * (1 - P)``, ``P =
+        expit(Z)``, made in place (one temporary).
+        """
         s = _columns(s)
-        P = expit(Z)
-        R = s * (P - Y)
-        curvature = s * P * (1 - P)
-        return self.value(Y, Z, s), R, curvature
+        value = self.value(Y, Z, s)
+        R = expit(Z)  # P
+        curvature = np.multiply(s, R)
+        temporary = np.subtract(1, R)
+        curvature *= temporary
+        del temporary
+        R -= Y
+        R *= s
+        return value, R, curvature
 
     def hessian_product(self, curvature, Zd):
-        """Return ``d R / d Z`` applied to a direction ``Zd``."""
-        return curvature * Zd
+        """Return ``d R / d Z`` applied to a direction ``Zd``, written into ``Zd``."""
+        return np.multiply(curvature, Zd, out=Zd)
 
     def hessian_diagonal(self, curvature):
         """Return per-sample weights of the diagonal of ``X.T @ H @ X``."""

@@ -69,6 +69,7 @@ def optimality(problem, W, G, gb):
     ``problem.scale``.
     """
     V = problem.penalty.pseudo_gradient(W, G)
-    scores = problem.penalty.feature_norms(V) * problem.scale
+    scores = problem.penalty.feature_norms(V)
+    scores *= problem.scale
     largest = max(scores.max(initial=0.0), np.abs(gb).max(initial=0.0) * problem.scale)
     return V, scores, float(largest)

@@ -44,6 +44,13 @@ MAX_CG_ITER = 250
 # than the Newton steps they save).
 CG_FORCING = 0.1
 CG_FORCING_MIN = 1e-3
+# Trial points keep every score |z| below SCORE_SHARE * log(1 / tiny) (about
+# 701 in float64, 86 in float32), where each sample's residual exp(-|z|) is a
+# normal number: beyond it the loss and gradient of a well classified sample
+# underflow to zero, and a zero violation would certify nothing (separable
+# data without a penalty, whose weights grow without bound). At an optimum
+# of a problem with a penalty or overlapping classes scores are far smaller.
+SCORE_SHARE = 0.99
 
 
 @dataclass
@@ -61,6 +68,19 @@ class State:
     def at(cls, problem, W, b, Z):
         """Return the state at ``(W, b)`` whose linear predictor is ``Z``."""
         return cls(W, b, Z, *problem.loss.derivatives(problem.Y, Z, problem.s))
+
+    def move(self, problem, W, b, Z, derivatives=None):
+        """Move this state to ``(W, b)`` with predictor ``Z``, in place.
+
+        The arrays are replaced, never written into; the old ones are let go
+        before the new loss derivatives are made (unless given), so two
+        iterates are never held at once.
+        """
+        self.W, self.b, self.Z = W, b, Z
+        if derivatives is None:
+            self.R = self.curvature = None
+            derivatives = problem.loss.derivatives(problem.Y, Z, problem.s)
+        self.loss_value, self.R, self.curvature = derivatives
 
 
 @dataclass(frozen=True)
@@ -83,13 +103,17 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
     block : Block
         The working-set columns of ``X``.
     state : State
-        The starting point; ``state.W`` has one row per block column.
+        The starting point; ``state.W`` has one row per block column. It is
+        moved to each new iterate in place (:meth:`State.move`), so the
+        caller's reference follows the solver and the memory of the previous
+        iterates is freed.
     tol : float
         Stop when the largest scaled violation on the block is at most ``tol``.
     max_steps : int
         Largest number of Newton steps.
     G : ndarray, default=None
-        The smooth gradient at the starting point on the block, if known.
+        The smooth gradient at the starting point on the block, if known; it
+        is overwritten with the gradients of the next iterates.
     exact : bool, default=False
         Solve each Newton system to a relative residual that shrinks with the
         violation (near-quadratic convergence, for the finishing steps).
@@ -113,11 +137,16 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
     while True:
         # 1. optimality on the block
         if G is None:
-            G = block.rmatmul(state.R) + penalty.l2 * state.W
+            G = block.rmatmul(state.R)
+            G += penalty.l2 * state.W
+        elif n_steps > 0:  # into the given array: the caller's copy is not kept
+            G[...] = block.rmatmul(state.R)
+            G += penalty.l2 * state.W
         gb = intercept_gradient(problem, state.R)
-        V, _, violation = optimality(problem, state.W, G, gb)
+        V, violation = optimality(problem, state.W, G, gb)[::2]
         if violation <= tol or n_steps == max_steps:
             return SolverResult(state, G, n_steps, violation)
+        state.R = None  # not needed until the next iterate: a vector freed
         # 2. the face and 3. the Newton direction on it
         orthant = penalty.orthant(state.W, V) if penalty.l1 > 0 else None
         free = penalty.free(orthant) if penalty.l1 > 0 else True
@@ -128,17 +157,20 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
         # samples; softmax shifts): Levenberg-Marquardt damping that vanishes
         # with the violation keeps the step bounded and the convergence quadratic
         damping = min(violation / damping_unit, 1.0) if penalty.l2 == 0 else 0.0
-        dW, db = _newton_direction(problem, block, state, V * free, gb, free,
+        dW, db = _newton_direction(problem, block, state,
+                                   V if free is True else V * free, gb, free,
                                    forcing, damping, damping_scale)
         if orthant is not None:
             dW = penalty.align(state.W, orthant, dW)
         # 4. line search, or a proximal-gradient step when it fails
-        new_state = _line_search(problem, block, state, V, gb, dW, db, orthant)
-        if new_state is None:
-            new_state = _proximal_gradient_step(problem, block, state, G, gb)
-        if new_state is None:  # no decrease is possible in floating point
+        trial = _line_search(problem, block, state, V, gb, dW, db, orthant)
+        del dW, V
+        if trial is None:
+            trial = _proximal_gradient_step(problem, block, state, G, gb)
+        if trial is None:  # no decrease is possible in floating point
+            state.move(problem, state.W, state.b, state.Z)  # R again
             return SolverResult(state, G, n_steps, violation)
-        state, G = new_state, None
+        state.move(problem, *trial)
         n_steps += 1
 
 
@@ -168,102 +200,156 @@ def _newton_direction(problem, block, state, V, gb, free, forcing, damping,
 
     The Hessian of the weights gets ``damping`` times the larger of its
     diagonal and ``damping_scale`` added (Marquardt). CG stops at a relative
-    residual of ``forcing`` (truncated Newton [3]).
+    residual of ``forcing`` (truncated Newton [3]). The Jacobi preconditioner
+    is made in float64 (squares of float32 data above ~1e19 overflow float32).
     """
     loss, penalty = problem.loss, problem.penalty
     fit_intercept = problem.fit_intercept
     h = loss.hessian_diagonal(state.curvature)
-    diag_W = block.squared_rmatmul(h) + penalty.l2 + penalty.curvature(state.W)
-    damping_W = damping * diag_W
-    if damping and damping_scale is not None:
-        damping_W = damping * np.maximum(diag_W, damping_scale)
-    diag_W = diag_W + damping_W
-    diag_b = h.sum(axis=0) if fit_intercept else np.ones_like(gb)
-    tiny = 1e-12 * max(diag_W.max(initial=0.0), diag_b.max(initial=0.0), 1e-300)
-    inv_diag = (1 / np.maximum(diag_W, tiny), 1 / np.maximum(diag_b, tiny))
+    inv_W = block.squared_rmatmul(h)  # float64, a new array: made in place
+    inv_W += penalty.l2
+    if penalty.group:
+        inv_W += penalty.curvature(state.W)
+    ridge = penalty.l2
+    if damping > 0:
+        damping_W = damping * (inv_W if damping_scale is None
+                               else np.maximum(inv_W, damping_scale))
+        inv_W += damping_W
+        ridge = penalty.l2 + damping_W
+    inv_b = h.sum(axis=0, dtype=np.float64) if fit_intercept else np.ones(gb.shape)
+    # the floor keeps 1 / diagonal finite when the curvature underflows
+    # (separable data without a penalty): 1 / tiny is below the float64 maximum
+    tiny = max(1e-12 * max(inv_W.max(initial=0.0), inv_b.max(initial=0.0)),
+               np.finfo(np.float64).tiny)
+    for diagonal in (inv_W, inv_b):
+        np.maximum(diagonal, tiny, out=diagonal)
+        np.divide(1.0, diagonal, out=diagonal)
 
-    def hessian_product(dW, db):
-        Zd = block.matmul(dW) + db
+    def hessian_product(dW, db, out):
+        Zd = block.matmul(dW)
+        Zd += db
         T = loss.hessian_product(state.curvature, Zd)
-        HW = (block.rmatmul(T) + (penalty.l2 + damping_W) * dW
-              + penalty.hessian_product(state.W, dW))
-        Hb = T.sum(axis=0) if fit_intercept else np.zeros_like(db)
-        return HW * free, Hb
+        # (l2 + damping) * dW + X.T @ T (+ the group Hessian), into out
+        HW, Hb = out
+        np.multiply(dW, ridge, out=HW, casting="same_kind")
+        HW += block.rmatmul(T)
+        if penalty.group:
+            HW += penalty.hessian_product(state.W, dW)
+        if free is not True:
+            HW *= free
+        Hb[...] = T.sum(axis=0) if fit_intercept else 0
 
-    return _conjugate_gradient(hessian_product, (-V, -gb), inv_diag, forcing)
+    return _conjugate_gradient(hessian_product, (-V, -gb), (inv_W, inv_b), forcing)
 
 
 def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing):
-    """Preconditioned CG on pairs of arrays (weights, intercept)."""
+    """Preconditioned CG on pairs of arrays (weights, intercept), in place.
+
+    Four pairs of arrays of the weights' shape and dtype: the solution ``x``,
+    the residual ``r`` (``rhs``, overwritten), the direction ``p`` and ``q``,
+    which holds ``H p``, then ``alpha * p``, then the preconditioned residual
+    ``z``. ``hessian_product(dW, db, out)`` writes into ``out``.
+    """
 
     def dot(x, y):
         return float(np.vdot(x[0], y[0]) + np.vdot(x[1], y[1]))
 
-    x = (np.zeros_like(rhs[0]), np.zeros_like(rhs[1]))
+    def precondition(out):  # z = r * inv_diag, in the dtype of r
+        for zi, ri, di in zip(out, r, inv_diag):
+            np.multiply(ri, di, out=zi, casting="same_kind")
+        return out
+
     r = rhs
-    z = (r[0] * inv_diag[0], r[1] * inv_diag[1])
-    p = z
-    rz = dot(r, z)
+    x = tuple(np.zeros_like(ri) for ri in r)
+    q = precondition(tuple(np.empty_like(ri) for ri in r))
+    p = tuple(qi.copy() for qi in q)
+    rz = dot(r, q)
     # the residual is measured in the preconditioner's norm, so weights and
     # intercept count alike whatever the scale of the features
     stop = forcing**2 * rz
     for _ in range(MAX_CG_ITER):
         if rz <= stop:
             break
-        Hp = hessian_product(*p)
-        curvature = dot(p, Hp)
-        if curvature <= 0:
+        hessian_product(*p, out=q)
+        curvature = dot(p, q)
+        if not curvature > 0:  # also when it is not finite
             break
         alpha = rz / curvature
-        x = (x[0] + alpha * p[0], x[1] + alpha * p[1])
-        r = (r[0] - alpha * Hp[0], r[1] - alpha * Hp[1])
-        z = (r[0] * inv_diag[0], r[1] * inv_diag[1])
-        rz, rz_old = dot(r, z), rz
-        p = (z[0] + rz / rz_old * p[0], z[1] + rz / rz_old * p[1])
+        for xi, ri, pi, qi in zip(x, r, p, q):
+            qi *= alpha  # r -= alpha * H p
+            ri -= qi
+            np.multiply(pi, alpha, out=qi)  # x += alpha * p
+            xi += qi
+        precondition(q)
+        rz, rz_old = dot(r, q), rz
+        for pi, qi in zip(p, q):  # p = z + beta * p
+            pi *= rz / rz_old
+            pi += qi
     if not np.any(x[0]) and not np.any(x[1]):
-        return z  # no curvature information: fall back to the scaled gradient
+        # no curvature information: fall back to the scaled gradient
+        return precondition(q)
     return x
 
 
 def _line_search(problem, block, state, V, gb, dW, db, orthant):
-    """Backtrack along ``(dW, db)`` with the orthant projection; None on failure."""
-    penalty = problem.penalty
+    """Backtrack along ``(dW, db)`` with the orthant projection.
+
+    Returns ``(W, b, Z, derivatives)`` of the accepted point (``derivatives``
+    None unless they were made here), or None on failure. The trial points
+    are computed into two arrays made once.
+    """
+    penalty, loss = problem.penalty, problem.loss
     F0 = objective_value(problem, state.loss_value, state.W)
     slope = float(np.vdot(V, dW) + np.vdot(gb, db))
     if not slope < 0:
         return None
-    Zd = block.matmul(dW) + db
+    Zd = block.matmul(dW)
+    Zd += db
+    W_step, Z_step = np.empty_like(state.W), np.empty_like(state.Z)
+    limit = _score_limit(state.Z)
     step = 1.0
     for _ in range(MAX_BACKTRACKS):
-        W = state.W + step * dW
-        projected = penalty.project(W, orthant) if orthant is not None else W
-        if projected is W or np.array_equal(projected, W):
-            Z = state.Z + step * Zd
+        np.multiply(dW, step, out=W_step)  # W + step * dW
+        W_step += state.W
+        b = state.b + step * db
+        W = penalty.project(W_step, orthant) if orthant is not None else W_step
+        if W is W_step or np.array_equal(W, W_step):
+            W = W_step
+            Z = np.multiply(Zd, step, out=Z_step)  # Z + step * Zd
+            Z += state.Z
         else:
-            W = projected
-            Z = block.matmul(W) + (state.b + step * db)
-        loss_value = problem.loss.value(problem.Y, Z, problem.s)
+            Z = block.matmul(W)
+            Z += b
+        if not _scores_in_range(Z, limit):
+            step *= 0.5
+            continue
+        loss_value = loss.value(problem.Y, Z, problem.s)
         F = objective_value(problem, loss_value, W)
         if F <= F0 + ARMIJO * step * slope:
-            return State.at(problem, W, state.b + step * db, Z)
+            return W, b, Z, None
         if abs(F - F0) <= ROUNDING * np.finfo(Z.dtype).eps * abs(F0):
             # the change is below the objective's rounding error, so the Armijo
             # test cannot see it: accept the step if it reduces the violation
             # (as scikit-learn's NewtonSolver does)
-            candidate = State.at(problem, W, state.b + step * db, Z)
-            G = block.rmatmul(candidate.R) + penalty.l2 * W
+            derivatives = loss.derivatives(problem.Y, Z, problem.s)
+            R = derivatives[1]
+            G = block.rmatmul(R)
+            G += penalty.l2 * W
             V_new = penalty.pseudo_gradient(W, G)
-            gb_new = intercept_gradient(problem, candidate.R)
+            gb_new = intercept_gradient(problem, R)
             if np.abs(V_new).sum() + np.abs(gb_new).sum() < (
                 np.abs(V).sum() + np.abs(gb).sum()
             ):
-                return candidate
+                return W, b, Z, derivatives
         step *= 0.5
     return None
 
 
 def _proximal_gradient_step(problem, block, state, G, gb):
-    """One proximal-gradient step with backtracking; None if nothing decreases."""
+    """One proximal-gradient step with backtracking; None if nothing decreases.
+
+    Returns ``(W, b, Z, None)`` like :func:`_line_search`.
+    """
     penalty, loss = problem.penalty, problem.loss
     # the intercept's curvature as a first guess of the step, then backtracking
     h = loss.hessian_diagonal(state.curvature)
@@ -271,16 +357,35 @@ def _proximal_gradient_step(problem, block, state, G, gb):
     smooth0 = state.loss_value + 0.5 * penalty.l2 * float(np.vdot(state.W, state.W))
     F0 = objective_value(problem, state.loss_value, state.W)
     step = 1.0 / lipschitz
+    limit = _score_limit(state.Z)
     for _ in range(MAX_BACKTRACKS):
         W = penalty.prox(state.W - step * G, step).astype(state.W.dtype, copy=False)
         b = state.b - step * gb if problem.fit_intercept else state.b
         Z = block.matmul(W) + b
+        if not _scores_in_range(Z, limit):
+            step *= 0.5
+            continue
         loss_value = loss.value(problem.Y, Z, problem.s)
         dW, db = W - state.W, b - state.b
         model = (smooth0 + np.vdot(G, dW) + np.vdot(gb, db)
                  + (np.vdot(dW, dW) + np.vdot(db, db)) / (2 * step))
         smooth = loss_value + 0.5 * penalty.l2 * float(np.vdot(W, W))
         if smooth <= model and objective_value(problem, loss_value, W) < F0:
-            return State.at(problem, W, b, Z)
+            return W, b, Z, None
         step *= 0.5
     return None
+
+
+def _score_limit(Z):
+    """Return the largest score a trial point may reach from scores ``Z``.
+
+    SCORE_SHARE * log(1 / tiny), or the largest score of ``Z`` when that is
+    already beyond (a warm start): steps that bring the scores back are taken.
+    """
+    limit = -SCORE_SHARE * np.log(np.finfo(Z.dtype).tiny)
+    return max(limit, float(np.abs(Z).max(initial=0.0)))
+
+
+def _scores_in_range(Z, limit):
+    """Whether every score is finite and at most ``limit`` in magnitude."""
+    return bool(-limit <= Z.min(initial=0.0) and Z.max(initial=0.0) <= limit)

@@ -125,9 +125,10 @@ def _traced_peak(function):
 def test_no_float64_or_int32_copy_of_X(fmt):
     """Peak traced memory below a float64 copy of X's data (8 bytes per entry).
 
-    Measured per stored entry: fit 5.3 bytes (its Hessian diagonal squares the
-    data: 4, and scikit-learn's finiteness check: 1), partial_fit 1.0; with the
-    int32 copies scipy's csr_matrix makes of int64 indices, fit took 12.7.
+    Measured per stored entry: fit 2.4 (csr_array) to 3.4 (csr_matrix) bytes
+    (4.8 to 5.8 while the Hessian diagonal kept the squared data; scikit-learn's
+    finiteness check: 1), partial_fit 1.6; with the int32 copies scipy's
+    csr_matrix makes of int64 indices, fit took 12.7.
     """
     X, y = _float32_int64(fmt, n_samples=10_000, n_features=2000, per_row=100)
     nnz = X.nnz
@@ -177,20 +178,20 @@ CHILD = textwrap.dedent("""
 """)
 
 FIT_VECTORS = (
-    "fit on 2,000,000 x 2,000,000 with 3 entries per row peaks at about 7 x X "
-    "(measured: tracemalloc 522-552 MiB, RSS +536-567 MiB, X 76.3 MiB): at the "
-    "peak, inside the conjugate gradients of the first Newton step, there are "
-    "about 31 vectors of length n_samples or n_features (15.3 MiB each, 0.2 x X "
-    "each): the CG pairs x, r, z, p and H p (_solver._conjugate_gradient), the "
-    "line search's W + step * dW and Z + step * Zd and the loss's R and curvature "
-    "of two states (_solver._line_search, _loss.SigmoidLoss.derivatives), "
-    "inv_diag, diag_W, damping_W and the masked products (_newton_direction), 3 "
-    "penalty.feature_norms results, the gate's W.copy, G_loss and G and the "
-    "classifier's Y, s and W0; plus one array of nnz floats, X.data * X.data "
-    "cached by _kernels.Block.squared_rmatmul (45.8 MiB, 0.6 x X). With 3 "
-    "entries per row X holds 28 bytes per row and a vector 8, so 2 x X leaves "
-    "room for 7 vectors: the bound holds from about 25 entries per row (see the "
-    "500,000 x 100,000 case)"
+    "fit on 2,000,000 x 2,000,000 with 3 entries per row peaks at 2.84 x X "
+    "(measured: tracemalloc 216 MiB, RSS +230 MiB, X 76.3 MiB; 6.8 x before "
+    "the in-place solver). X holds 40 bytes per row (3 x 8 data, 3 x 4 "
+    "indices, 4 indptr) and a float64 vector 8, so 2 x X is room for 10 "
+    "vectors of length n_samples or n_features (15.3 MiB each). At the peak, "
+    "in a Hessian product of the conjugate gradients, 14 are alive: the "
+    "classifier's Y, s and starting W (3), the iterate's W, Z and curvature "
+    "(3), the gradient G (1), the CG buffers x, r, p, q (4), the Jacobi "
+    "preconditioner (1), X @ p and the array scipy allocates for X.T @ (h * "
+    "X @ p) (2). A truncated-Newton solver needs at least 11 of them even "
+    "without a preconditioner, a stored Z or the product's allocation (Y, s, "
+    "W0, W, curvature, G, x, r, p, q, X @ p), more than 10: the bound holds "
+    "from about 5 entries per row with as many features as samples (see the "
+    "500,000 x 100,000 case: 0.24 x X)"
 )
 
 
