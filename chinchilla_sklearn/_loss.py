@@ -1,7 +1,8 @@
 """Link and loss: values, residuals and Hessian products of the three models.
 
 Every loss works on the linear predictor ``Z = X @ W + b`` of shape
-(n_samples, n_outputs), a target ``Y`` of the same shape (0/1 indicators) and
+(n_samples, n_outputs), a target ``Y`` of the same shape (0/1 indicators; for
+the softmax a :class:`ClassLabels`, the labels standing for the one-hot matrix) and
 weights ``s`` (which already contain ``C``): per sample and output, of shape
 (n_samples, n_outputs) or (n_samples, 1), for the sigmoid loss; per sample,
 of shape (n_samples,), for the softmax. The residual
