@@ -1,6 +1,5 @@
 """The estimator: parameters, validation, label encoding and fitted attributes."""
 
-import functools
 import warnings
 from numbers import Integral, Real
 
@@ -8,13 +7,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
-    type_of_target,
 )
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -23,94 +20,19 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._gate import run_gate
-from ._loss import ClassLabels, SigmoidLoss, SoftmaxLoss, log1pexp, log_softmax
+from ._loss import SigmoidLoss, SoftmaxLoss, log1pexp, log_softmax
 from ._objective import Problem
 from ._online import OnlineState, update_online
 from ._penalty import Penalty
-
-
-def _as_sparse_array(X):
-    """Return a scipy.sparse matrix as the sparse array on the same arrays.
-
-    scipy's sparse *matrix* classes downcast int64 indices to int32 whenever the
-    values fit, in every constructor, transpose (``X.T``) and conversion: an
-    int32 copy of the indices in each gradient pass. The sparse *array* classes
-    keep the index dtype, so wrapping (no copy) keeps int64 indices end to end.
-    """
-    if isinstance(X, sp.spmatrix):
-        array = sp.csr_array if X.format == "csr" else sp.csc_array
-        return array((X.data, X.indices, X.indptr), shape=X.shape, copy=False)
-    return X
-
-
-try:  # scikit-learn >= 1.9: set_callbacks, ProgressBar
-    from sklearn.callback import CallbackSupportMixin
-except ImportError:  # pragma: no cover - older scikit-learn has no callback API
-
-    class CallbackSupportMixin:
-        """Stand-in when scikit-learn has no callback API."""
-
-
-class _FitCallbacks:
-    """Tell scikit-learn's callbacks (if any are set) when each outer iteration ends.
-
-    The fit is the root task; each outer iteration of the gate loop a subtask.
-    """
-
-    def __init__(self, estimator, X, y, sample_weight):
-        self.active = hasattr(estimator, "_init_callback_context")
-        if not self.active:
-            return
-        self.estimator = estimator
-        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-        self.hooks = dict(estimator=estimator, X=X, y=y, metadata=metadata)
-        self.fit_ctx = estimator._init_callback_context(
-            max_subtasks=estimator.max_iter
-        )
-        self.fit_ctx.call_on_fit_task_begin(**self.hooks)
-        self.current = self._begin_iteration()
-
-    def _begin_iteration(self):
-        subtask = self.fit_ctx.subcontext(task_name="outer iteration")
-        return subtask.call_on_fit_task_begin(**self.hooks)
-
-    def iteration_done(self, last):
-        """Close the iteration's task; open the next unless ``last``."""
-        if not self.active:
-            return
-        self.current.call_on_fit_task_end(**self.hooks)
-        self.current = None if last else self._begin_iteration()
-
-    def fit_done(self):
-        """Close the open tasks."""
-        if not self.active:
-            return
-        if self.current is not None:  # begun, but the loop stopped
-            self.current.call_on_fit_task_end(estimator=self.estimator)
-        self.fit_ctx.call_on_fit_task_end(
-            reconstruction_attributes=lambda: {}, **self.hooks
-        )
-
-
-def _unchanged_on_error(method):
-    """Restore the estimator's attributes when ``method`` raises.
-
-    A failed fit or partial_fit leaves the estimator as it was: unfitted, or
-    fitted to the previous data, whatever step of the validation failed.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        before = dict(self.__dict__)
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
-
-    return wrapper
+from ._targets import (
+    encode_classes,
+    encode_labels,
+    encode_online_classes,
+    encode_online_labels,
+)
+from ._utils import as_sparse_array, unchanged_on_error
 
 
 class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -333,7 +255,7 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         self.random_state = random_state
         self.verbose = verbose
 
-    @_unchanged_on_error
+    @unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to the data.
@@ -363,13 +285,13 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             self, X, y, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
             multi_output=True,
         )
-        X = _as_sparse_array(X)  # the same arrays; int64 indices stay int64
+        X = as_sparse_array(X)  # the same arrays; int64 indices stay int64
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         problem = self._problem(X, y, sample_weight)
         W, b = self._starting_point(problem)
-        callbacks = _FitCallbacks(self, X, y, sample_weight)
+        callbacks = FitCallbacks(self, X, y, sample_weight)
 
         def on_record(record):
             if self.verbose:
@@ -396,7 +318,7 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             )
         return self
 
-    @_unchanged_on_error
+    @unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Update the model with mini-batch steps on the given samples.
@@ -520,9 +442,13 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         self._fit_weight = float(sample_weight.sum())
         self._multilabel = y.ndim == 2
         if self._multilabel:
-            Y, s, loss = self._encode_labels(y, sample_weight, X.dtype)
+            self.classes_ = np.arange(y.shape[1])
+            self._label_dtype = y.dtype.str  # a string: safe for skops
+            Y, s, loss = encode_labels(y, sample_weight, self.class_weight, X.dtype)
         else:
-            Y, s, loss = self._encode_classes(y, sample_weight, X.dtype)
+            self.classes_, Y, s, loss = encode_classes(
+                y, sample_weight, self.class_weight, X.dtype
+            )
         return self._scaled_problem(X, Y, s, loss)
 
     def _scaled_problem(self, X, Y, s, loss):
@@ -536,61 +462,6 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             group=self.shared_support and Y.shape[1] > 1,
         )
         return Problem(X, Y, s, loss, penalty, self.fit_intercept)
-
-    def _encode_classes(self, y, sample_weight, dtype):
-        """Return targets, weights and loss of a binary or multiclass ``y``."""
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
-        n_classes = self.classes_.size
-        if n_classes < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {self.classes_[0]!r}."
-            )
-        class_weight = compute_class_weight(
-            self.class_weight, classes=self.classes_, y=y,
-            sample_weight=sample_weight,
-        )
-        s = sample_weight * class_weight[y_encoded].astype(dtype)
-        if np.count_nonzero(np.bincount(y_encoded, weights=s)) < 2:
-            raise ValueError(
-                "The weights leave samples of only one class with positive weight; "
-                "at least 2 classes are needed."
-            )
-        if n_classes == 2:
-            return (y_encoded == 1).astype(dtype)[:, None], s[:, None], SigmoidLoss()
-        # the labels, not a one-hot (n_samples, n_classes) array: at 10,000
-        # classes that would be 0.8 GB (and np.eye another n_classes^2)
-        return ClassLabels(y_encoded, n_classes), s, SoftmaxLoss()
-
-    def _encode_labels(self, y, sample_weight, dtype):
-        """Return targets, weights and loss of a multilabel indicator ``y``.
-
-        ``class_weight`` weighs the 0s and 1s of each label: a dict ``{0: w0,
-        1: w1}`` for all labels, or "balanced" per label.
-        """
-        if not np.all((y == 0) | (y == 1)):
-            raise ValueError(
-                "A 2-D y must be a multilabel indicator matrix of 0s and 1s; got "
-                f"targets of type {type_of_target(y)!r}."
-            )
-        self.classes_ = np.arange(y.shape[1])
-        self._label_dtype = y.dtype.str  # a string: safe for skops
-        Y = (y == 1).astype(dtype)
-        positive = sample_weight @ Y
-        one_class = (positive == 0) | (positive == sample_weight.sum())
-        if np.any(one_class):
-            raise ValueError(
-                "Each label needs samples of both classes (0 and 1) with positive "
-                f"weight; labels {np.flatnonzero(one_class).tolist()} have one class."
-            )
-        s = np.empty_like(Y)
-        for j in range(Y.shape[1]):  # one weight per label and class, not per entry
-            weights = compute_class_weight(
-                self.class_weight, classes=np.array([0, 1]), y=Y[:, j].astype(int),
-                sample_weight=sample_weight,
-            )
-            s[:, j] = sample_weight * weights[Y[:, j].astype(int)]
-        return Y, s, SigmoidLoss()
 
     def _online_problem(self, X, y, sample_weight, first_call):
         """Return the Problem of one partial_fit call and the sample weights.
@@ -610,58 +481,14 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
                 f"{'a multilabel' if self._multilabel else 'a single-label'} target."
             )
         if self._multilabel:
-            Y, s = self._encode_online_labels(y, sample_weight, X.dtype)
+            Y, s = encode_online_labels(y, self.classes_, sample_weight,
+                                        self.class_weight, X.dtype)
             loss = SigmoidLoss()
         else:
-            Y, s = self._encode_online_classes(y, sample_weight, X.dtype)
+            Y, s = encode_online_classes(y, self.classes_, sample_weight,
+                                         self.class_weight, X.dtype)
             loss = SigmoidLoss() if Y.shape[1] == 1 else SoftmaxLoss()
         return self._scaled_problem(X, Y, s, loss), sample_weight
-
-    def _encode_online_classes(self, y, sample_weight, dtype):
-        """Return targets and weights of a binary or multiclass ``y``."""
-        n_classes = self.classes_.size
-        if n_classes < 2:
-            raise ValueError(
-                "classes must hold at least 2 classes; got "
-                f"{self.classes_.tolist()!r}."
-            )
-        y_encoded = np.searchsorted(self.classes_, y)
-        unknown = (y_encoded == n_classes) | (
-            self.classes_[np.minimum(y_encoded, n_classes - 1)] != y
-        )
-        if np.any(unknown):
-            raise ValueError(
-                "`y` has classes not in `self.classes_`. `self.classes_` has "
-                f"{self.classes_}. 'y' has {np.unique(y)}."
-            )
-        if self.class_weight is None:
-            s = sample_weight.copy()  # _scaled_problem scales it in place
-        else:
-            class_weight = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=self.classes_
-            )
-            s = sample_weight * class_weight[y_encoded].astype(dtype)
-        if n_classes == 2:
-            return (y_encoded == 1).astype(dtype)[:, None], s[:, None]
-        return ClassLabels(y_encoded, n_classes), s
-
-    def _encode_online_labels(self, y, sample_weight, dtype):
-        """Return targets and weights of a multilabel indicator ``y``."""
-        if not np.all((y == 0) | (y == 1)):
-            raise ValueError(
-                "A 2-D y must be a multilabel indicator matrix of 0s and 1s; got "
-                f"targets of type {type_of_target(y)!r}."
-            )
-        if not np.array_equal(self.classes_, np.arange(y.shape[1])):
-            raise ValueError(
-                f"y has {y.shape[1]} labels; multilabel classes must be "
-                f"np.arange(n_labels), got {self.classes_.tolist()!r}."
-            )
-        Y = (y == 1).astype(dtype)
-        class_weight = compute_class_weight(
-            self.class_weight, classes=np.array([0, 1]), y=np.array([0, 1])
-        ).astype(dtype)
-        return Y, sample_weight[:, None] * class_weight[(y == 1).astype(int)]
 
     def _online_start(self, problem):
         """Return the weights, intercept and optimiser state a call starts from.
