@@ -12,7 +12,15 @@ from sklearn.linear_model import LogisticRegression
 
 from _data import make_text_like
 from _measure import format_table, median_time, time_one_pass
-from _solvers import PENALTIES, chinchilla_status, choose_C, run_rows, skglm_status
+from _solvers import (
+    PENALTIES,
+    chinchilla_rows,
+    chinchilla_status,
+    choose_C,
+    run_rows,
+    skglm_status,
+    sklearn_row,
+)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -84,6 +92,24 @@ def finish_arguments(parser, args):
     if unknown:
         parser.error(f"unknown penalties {sorted(unknown)}; use l2, l1, en")
     return args
+
+
+def build_rows(args, sklearn_solvers, extra_rows=None):
+    """The rows of a benchmark, in table order, kept by ``args.solvers``.
+
+    For each penalty: chinchilla (gate on, off), the scikit-learn solvers of
+    ``sklearn_solvers[penalty]`` (saga capped at ``args.saga_max_iter``
+    epochs), then ``extra_rows(penalty)`` if given.
+    """
+    rows = []
+    for penalty in args.penalties:
+        rows += chinchilla_rows(penalty, args.tol, args.chinchilla_max_iter)
+        for solver in sklearn_solvers[penalty]:
+            max_iter = args.saga_max_iter if solver == "saga" else args.max_iter
+            rows.append(sklearn_row(solver, penalty, args.tol, max_iter))
+        if extra_rows is not None:
+            rows += extra_rows(penalty)
+    return select_rows(rows, args.solvers)
 
 
 def select_rows(rows, solvers):

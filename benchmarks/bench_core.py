@@ -29,12 +29,12 @@ for _var in (
 
 import argparse  # noqa: E402
 
-from _solvers import chinchilla_rows, chinchilla_status, sklearn_row  # noqa: E402
+from _solvers import chinchilla_status  # noqa: E402
 from _workflow import (  # noqa: E402
     add_common_arguments,
+    build_rows,
     finish_arguments,
     run_benchmark,
-    select_rows,
 )
 
 QUICK = {"n_samples": 2000, "n_features": 5000, "repeat": 1, "saga_max_iter": 50}
@@ -62,17 +62,6 @@ def parse_args(argv=None):
     return finish_arguments(parser, args)
 
 
-def build_rows(args):
-    """The rows of this benchmark, in table order."""
-    rows = []
-    for penalty in args.penalties:
-        rows += chinchilla_rows(penalty, args.tol, args.chinchilla_max_iter)
-        for solver in SKLEARN_SOLVERS[penalty]:
-            max_iter = args.saga_max_iter if solver == "saga" else args.max_iter
-            rows.append(sklearn_row(solver, penalty, args.tol, max_iter))
-    return select_rows(rows, args.solvers)
-
-
 def main(argv=None):
     args = parse_args(argv)
     threads = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
@@ -81,7 +70,7 @@ def main(argv=None):
     print(f"chinchilla_sklearn: {reason or 'available'}")
 
     tag = "quick" if args.quick else f"{args.n_samples}x{args.n_features}"
-    run_benchmark(f"bench_core-{tag}", args, build_rows(args))
+    run_benchmark(f"bench_core-{tag}", args, build_rows(args, SKLEARN_SOLVERS))
 
 
 if __name__ == "__main__":

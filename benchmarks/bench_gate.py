@@ -37,17 +37,15 @@ for _var in (
 import argparse  # noqa: E402
 
 from _solvers import (  # noqa: E402
-    chinchilla_rows,
     chinchilla_status,
     skglm_row,
     skglm_status,
-    sklearn_row,
 )
 from _workflow import (  # noqa: E402
     add_common_arguments,
+    build_rows,
     finish_arguments,
     run_benchmark,
-    select_rows,
 )
 
 # saga is capped harder on the large workload (one epoch there takes about a second).
@@ -77,17 +75,13 @@ def parse_args(argv=None):
     return finish_arguments(parser, args)
 
 
-def build_rows(args):
-    """The rows of this benchmark, in table order."""
-    rows = []
-    for penalty in args.penalties:
-        rows += chinchilla_rows(penalty, args.tol, args.chinchilla_max_iter)
-        for solver in SKLEARN_SOLVERS[penalty]:
-            max_iter = args.saga_max_iter if solver == "saga" else args.max_iter
-            rows.append(sklearn_row(solver, penalty, args.tol, max_iter))
+def skglm_rows(args):
+    """The skglm row of each penalty with an L1 part."""
+    def rows(penalty):
         if penalty in ("l1", "en"):
-            rows.append(skglm_row(penalty, args.tol, 50, args.skglm_solver))
-    return select_rows(rows, args.solvers)
+            return [skglm_row(penalty, args.tol, 50, args.skglm_solver)]
+        return []
+    return rows
 
 
 def main(argv=None):
@@ -101,7 +95,8 @@ def main(argv=None):
         _, reason = status()
         print(f"{name}: {reason or 'available'}")
 
-    run_benchmark(f"bench_gate-{args.workload}", args, build_rows(args))
+    rows = build_rows(args, SKLEARN_SOLVERS, skglm_rows(args))
+    run_benchmark(f"bench_gate-{args.workload}", args, rows)
 
 
 if __name__ == "__main__":
