@@ -124,7 +124,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
         norms, column_nnz = column_norms(X), _column_nnz(X)
     ws, kernel = None, "sparse" if sp.issparse(X) else "dense"
     scores, violation = _check(problem, state, G_loss)
-    damping_unit = max(violation, np.finfo(np.float64).tiny)
+    damping_unit = _damping_unit(problem, result, violation)
     for iteration in range(1, max_iter + 1):
         # 1. screen, 2. select, 3. choose the kernel
         if gated:
@@ -178,6 +178,26 @@ def _start(problem, W, b):
     else:
         Z = np.broadcast_to(b, problem.Y.shape).astype(W.dtype)
     return polish_intercept(problem, State.at(problem, W, b, Z))
+
+
+def _damping_unit(problem, result, violation):
+    """Return the violation at which the solver's damping is full.
+
+    The larger of the starting violation and, on a warm start without a ridge
+    part (the only case with damping), that of the zero model with its
+    intercept fitted (one more pass over ``X``): a warm start close to the
+    optimum is then damped as what it is, close, and not held at full damping
+    (measured: a pure-L1 warm start on separable data stalled for 500
+    iterations; 6 with this unit).
+    """
+    unit = violation
+    if problem.penalty.l2 == 0 and np.any(result.W):
+        zero = _start(problem, np.zeros_like(result.W), result.b.copy())
+        _, zero_violation = _check(problem, zero, np.asarray(problem.X.T @ zero.R))
+        result.column_passes += problem.X.shape[1]
+        result.n_products += 1
+        unit = max(unit, zero_violation)
+    return max(unit, np.finfo(np.float64).tiny)
 
 
 def _check(problem, state, G_loss):

@@ -85,3 +85,26 @@ def test_penalised_optimum_with_scores_beyond_underflow():
     violation = np.where(w != 0, np.abs(gradient + np.sign(w)),
                          np.maximum(np.abs(gradient) - 1, 0))
     assert violation.max() < 1e-6  # measured 2e-11
+
+
+@pytest.mark.parametrize("C_before, C_after", [(100.0, 50.0), (20.0, 80.0)])
+def test_warm_start_near_the_optimum_is_not_held_at_full_damping(C_before, C_after):
+    """Pure L1 on separable data, warm-started from the solution at another C.
+
+    The damping is full while the violation is above its unit; were the unit the
+    warm start's own (small) first violation, the steps would stay fully damped
+    and the fit stalled (measured: violation ~1e-4 after 500 iterations, against
+    5 iterations with the zero model's violation as the unit).
+    """
+    rng = np.random.default_rng(28)
+    X = rng.standard_normal((140, 30)) * rng.choice([0.1, 1.0, 10.0], 30)
+    X *= rng.random(X.shape) < 0.4
+    y = (X @ (rng.standard_normal(30) * (rng.random(30) < 0.3)) > 0).astype(int)
+    params = dict(l1_ratio=1.0, tol=1e-8, max_iter=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warm = ChinchillaClassifier(C=C_before, warm_start=True, **params).fit(X, y)
+        warm.set_params(C=C_after).fit(X, y)
+        cold = ChinchillaClassifier(C=C_after, **params).fit(X, y)
+    assert warm.n_iter_ <= 20
+    np.testing.assert_allclose(warm.coef_, cold.coef_, rtol=1e-5, atol=1e-6)
