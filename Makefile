@@ -7,7 +7,7 @@ BIN = $(VENV)/bin
 BENCH_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint demo docs bench clean
+.PHONY: help test lint demo docs bench soak clean
 
 help:
 	@echo "make test   lint, then the test suite"
@@ -15,6 +15,7 @@ help:
 	@echo "make demo   run examples/quickstart.py"
 	@echo "make docs   build the HTML docs into docs/_build/html"
 	@echo "make bench  run benchmarks/bench_core.py on one thread"
+	@echo "make soak   randomised checks against references (tools/soak.py, minutes)"
 	@echo "make clean  remove build, docs and cache outputs (keeps $(VENV))"
 
 # The virtualenv itself (`make .venv`); the stamps below record which extras are
@@ -54,6 +55,10 @@ docs: $(VENV)/.installed-docs
 
 bench: $(VENV)/.installed-base
 	$(BENCH_ENV) $(BIN)/python benchmarks/bench_core.py
+
+# Not part of `make test`: a few minutes of random problems against references.
+soak: $(VENV)/.installed-$(TEST_EXTRAS)
+	$(BENCH_ENV) $(BIN)/python tools/soak.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
