@@ -15,19 +15,11 @@ Run from the repository root, on one thread (set below unless already set)::
     python benchmarks/bench_core.py --n-samples 20000 --n-features 50000 --repeat 3
 """
 
-import os
+import _one_thread  # noqa: F401  (one thread: before numpy is imported)
 
-for _var in (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "NUMBA_NUM_THREADS",
-):
-    os.environ.setdefault(_var, "1")
-
+# isort: split
 import argparse  # noqa: E402
+import os
 
 from _solvers import chinchilla_status  # noqa: E402
 from _workflow import (  # noqa: E402

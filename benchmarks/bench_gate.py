@@ -22,19 +22,11 @@ final working set, features screened, share of column passes skipped.
     python benchmarks/bench_gate.py --workload large --repeat 3
 """
 
-import os
+import _one_thread  # noqa: F401  (one thread: before numpy is imported)
 
-for _var in (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "NUMBA_NUM_THREADS",
-):
-    os.environ.setdefault(_var, "1")
-
+# isort: split
 import argparse  # noqa: E402
+import os
 
 from _solvers import (  # noqa: E402
     chinchilla_status,

@@ -8,10 +8,9 @@ crossover density is the gate's ``DENSE_MIN_DENSITY``.
     OMP_NUM_THREADS=1 python benchmarks/bench_kernel.py
 """
 
-import os
+import _one_thread  # noqa: F401  (one thread: before numpy is imported)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# isort: split
 
 import argparse  # noqa: E402
 import time  # noqa: E402

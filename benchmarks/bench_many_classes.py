@@ -13,10 +13,9 @@ warnings but scikit-learn's own about y having more classes than half the sample
     python benchmarks/bench_many_classes.py --cases 1000x2 --l1-ratio 1
 """
 
-import os
+import _one_thread  # noqa: F401  (one thread: before numpy is imported)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# isort: split
 
 import argparse  # noqa: E402
 import json  # noqa: E402

@@ -8,10 +8,9 @@ non-zero weights of each solver, in one run, on one thread.
     python benchmarks/bench_multiclass.py [--n-samples 4500 --n-features 130000]
 """
 
-import os
+import _one_thread  # noqa: F401  (one thread: before numpy is imported)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# isort: split
 
 import argparse  # noqa: E402
 import time  # noqa: E402

@@ -15,13 +15,11 @@ C for reference. Run from the repository root::
     python benchmarks/bench_online.py --quick    # ~10 s
 """
 
-import os
+import _one_thread  # noqa: F401  (one thread: before numpy is imported)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
+# isort: split
 import argparse  # noqa: E402
+import os
 import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
