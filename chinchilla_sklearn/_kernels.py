@@ -57,8 +57,9 @@ class Block:
         X, D = self.X, np.asarray(D, dtype=np.float64)
         n_stored = X.nnz if sp.issparse(X) else X.size
         if self._squared is None and 8 * n_stored <= SQUARED_CACHE_BYTES:
-            self._squared = _square(X, 0, X.shape[0 if X.format == "csr" else 1]
-                                    if sp.issparse(X) else X.shape[1])
+            # all of X: its rows (CSR) or columns (CSC, dense) 0 to the end
+            csr = sp.issparse(X) and X.format == "csr"
+            self._squared = _square(X, 0, X.shape[0] if csr else X.shape[1])
         if self._squared is not None:
             return np.asarray(self._squared.T @ D)
         return _squared_rmatmul(X, D)
