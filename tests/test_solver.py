@@ -8,7 +8,9 @@ curvature leaves it undamped, and its Newton step overflows (measured: 3e138
 before the damping was scaled by each weight's largest possible curvature).
 Such states arise on rare text features (a 100,000 x 500,000 benchmark fit
 took 50 Newton steps of 250 CG iterations each in one round); a warm start
-from saturated weights reproduces them on a small problem.
+from saturated weights reproduces them on a small problem. Also here: the
+precision of the loss of confidently classified samples, which the line search
+relies on near the optimum.
 """
 
 import warnings
@@ -19,6 +21,7 @@ from scipy.special import expit
 
 import chinchilla_sklearn._solver as solver_module
 from chinchilla_sklearn import ChinchillaClassifier
+from chinchilla_sklearn._loss import SigmoidLoss
 
 
 def _rare_features(n_samples=300, n_features=40, n_rare=5, seed=0):
@@ -37,11 +40,11 @@ def test_newton_steps_stay_bounded_when_curvature_underflows(monkeypatch, gate):
     cold = ChinchillaClassifier(C=1.0, l1_ratio=1.0, tol=1e-8, gate=gate).fit(X, y)
 
     largest_step, fallbacks = [0.0], [0]
-    newton_direction = solver_module._newton_direction
+    solve = solver_module._NewtonSystem.solve
     proximal_step = solver_module._proximal_gradient_step
 
     def record_direction(*args):
-        dW, db = newton_direction(*args)
+        dW, db = solve(*args)
         largest_step[0] = max(largest_step[0], float(np.abs(dW).max()))
         return dW, db
 
@@ -49,7 +52,7 @@ def test_newton_steps_stay_bounded_when_curvature_underflows(monkeypatch, gate):
         fallbacks[0] += 1
         return proximal_step(*args)
 
-    monkeypatch.setattr(solver_module, "_newton_direction", record_direction)
+    monkeypatch.setattr(solver_module._NewtonSystem, "solve", record_direction)
     monkeypatch.setattr(solver_module, "_proximal_gradient_step", record_fallback)
 
     warm = ChinchillaClassifier(C=1.0, l1_ratio=1.0, tol=1e-8, gate=gate,
@@ -108,3 +111,22 @@ def test_warm_start_near_the_optimum_is_not_held_at_full_damping(C_before, C_aft
         cold = ChinchillaClassifier(C=C_after, **params).fit(X, y)
     assert warm.n_iter_ <= 20
     np.testing.assert_allclose(warm.coef_, cold.coef_, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_loss_of_confident_samples_to_relative_precision(dtype):
+    """A sample classified with margin m has loss log1p(exp(-m)) ~ exp(-m).
+
+    Written as log1pexp(z) - y * z, the loss added and subtracted the score: its
+    error was eps * |z| instead of eps * loss (1.3% at z = 30), and at C = 1e4,
+    scores of ~800, the objective's rounding error hid a Newton step's decrease
+    from the line search (the fit above stopped at a violation 1e6 times larger).
+    """
+    scores = np.array([30.0, -30.0, 12.0, -12.0, 0.5, -0.5, 800.0], dtype=dtype)
+    labels = np.array([1, 0, 1, 0, 1, 0, 0], dtype=dtype)
+    margins = np.where(labels == 1, scores, -scores).astype(np.float64)
+    expected = np.logaddexp(0, -margins)  # float64 reference
+    loss = SigmoidLoss()
+    for z, y, reference in zip(scores, labels, expected):
+        value = loss.value(np.array([[y]]), np.array([[z]]), np.ones(1, dtype=dtype))
+        np.testing.assert_allclose(value, reference, rtol=4 * np.finfo(dtype).eps)
