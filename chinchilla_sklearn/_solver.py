@@ -60,6 +60,12 @@ SCORE_SHARE = 0.99
 # (benchmarks/bench_gate.py, large L1: gate off 62 -> 26 Newton steps, gate on
 # 68 with 2 solves again; 0.01 and 1 measured worse for one or the other).
 FACE_RATIO = 0.1
+# Without a ridge part the Newton system is damped by DAMPING * min(violation /
+# unit, 1) times each weight's curvature scale (see solve_working_set).
+# benchmarks/bench_gate.py, large L1, CG products and Newton steps: 1 -> 544 /
+# 68 gate on, 369 / 26 gate off; 0.1 -> 452 / 47 and 307 / 14; 0.01 -> 418 / 44
+# and 244 / 12, but a Newton step of 1.9e3 in tests/test_solver.py (bound 1e3).
+DAMPING = 0.1
 MAX_FACE_SOLVES = 3
 
 
@@ -128,9 +134,10 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
         Solve each Newton system to a relative residual that shrinks with the
         violation (near-quadratic convergence, for the finishing steps).
     damping_unit : float, default=1.0
-        Violation at which the damping is full; the damping falls with the
-        violation measured in this unit (the violation at the start of the
-        fit), whatever the scale of the features.
+        Violation at which the damping is largest (DAMPING times each weight's
+        curvature scale); it falls with the violation measured in this unit
+        (the violation at the start of the fit), whatever the scale of the
+        features.
 
     Returns
     -------
@@ -166,7 +173,8 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
         # without a ridge part the Hessian can be singular (more features than
         # samples; softmax shifts): Levenberg-Marquardt damping that vanishes
         # with the violation keeps the step bounded and the convergence quadratic
-        damping = min(violation / damping_unit, 1.0) if penalty.l2 == 0 else 0.0
+        damping = (DAMPING * min(violation / damping_unit, 1.0) if penalty.l2 == 0
+                   else 0.0)
         system = _NewtonSystem(problem, block, state, damping, damping_scale)
         start = None
         for n_solves in range(1, MAX_FACE_SOLVES + 1):
@@ -408,9 +416,13 @@ def _proximal_gradient_step(problem, block, state, G, gb):
     Returns ``(W, b, Z, None)`` like :func:`_line_search`.
     """
     penalty, loss = problem.penalty, problem.loss
-    # the intercept's curvature as a first guess of the step, then backtracking
-    h = loss.hessian_diagonal(state.curvature)
-    lipschitz = max(float(h.sum(axis=0).max()), 1e-12) + penalty.l2
+    # the first step is 1 / the intercept's largest possible curvature (its
+    # Lipschitz constant), then backtracking for the weights. The current
+    # curvature is no guide: where it underflows (saturated samples) the first
+    # step was 1e12, still ~1e3 after MAX_BACKTRACKS halvings, and the fallback
+    # failed where the objective did decrease (found on a pure-L1 warm start)
+    total_weight = float(_columns(problem.s).sum(axis=0).max())
+    lipschitz = loss.curvature_bound * total_weight + penalty.l2
     smooth0 = state.loss_value + 0.5 * penalty.l2 * float(np.vdot(state.W, state.W))
     F0 = objective_value(problem, state.loss_value, state.W)
     step = 1.0 / lipschitz

@@ -21,7 +21,10 @@ from scipy.special import expit
 
 import chinchilla_sklearn._solver as solver_module
 from chinchilla_sklearn import ChinchillaClassifier
+from chinchilla_sklearn._kernels import Block
 from chinchilla_sklearn._loss import SigmoidLoss
+from chinchilla_sklearn._objective import Problem, objective_value
+from chinchilla_sklearn._penalty import Penalty
 
 
 def _rare_features(n_samples=300, n_features=40, n_rare=5, seed=0):
@@ -130,3 +133,27 @@ def test_sigmoid_loss_of_confident_samples_to_relative_precision(dtype):
     for z, y, reference in zip(scores, labels, expected):
         value = loss.value(np.array([[y]]), np.array([[z]]), np.ones(1, dtype=dtype))
         np.testing.assert_allclose(value, reference, rtol=4 * np.finfo(dtype).eps)
+
+
+def test_proximal_fallback_decreases_where_the_curvature_underflows():
+    """Every sample misclassified with a margin beyond 745: the gradient is large
+    but the curvature is exactly zero. The fallback's first step came from that
+    curvature (1 / 1e-12) and was still ~1e3 after its halvings, so it returned
+    None where the objective does decrease (found on a pure-L1 warm start); it
+    now starts from the intercept's largest possible curvature."""
+    rng = np.random.default_rng(0)
+    x0 = rng.choice([-1.0, 1.0], 40) * rng.uniform(1, 2, 40)
+    X = np.column_stack([x0, rng.standard_normal((40, 3))])
+    Y = (x0 > 0).astype(float)[:, None]
+    problem = Problem(X, Y, np.ones(40), SigmoidLoss(), Penalty(1.0, 0.0), True)
+    W, b = np.array([[-1000.0], [0.0], [0.0], [0.0]]), np.zeros(1)
+    state = solver_module.State.at(problem, W, b, X @ W + b)
+    assert not np.any(state.curvature)  # p (1 - p) underflows for every sample
+    G = X.T @ state.R
+    gb = state.R.sum(axis=0)
+    trial = solver_module._proximal_gradient_step(problem, Block(X), state, G, gb)
+    assert trial is not None
+    W_new, b_new, Z_new, _ = trial
+    before = objective_value(problem, state.loss_value, W)
+    after = objective_value(problem, problem.loss.value(Y, Z_new, problem.s), W_new)
+    assert after < before
