@@ -88,9 +88,9 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     gate_threshold : float, default=0.5
         In [0, 1]. A feature outside the current support joins the working set
         when its violation is at least ``gate_threshold`` times the largest
-        violation; so do the strongest violators up to ``max(100, support
-        size)`` per round (the doubling rule that makes the loop converge
-        whatever the threshold). Lower values admit more features per round; 0
+        violation; so do the strongest violators up to ``max(100, 3 *
+        support size)`` per round (the geometric growth that makes the loop
+        converge whatever the threshold). Lower values admit more features per round; 0
         admits every feature (no gating). The answer does not depend on it.
 
     fit_intercept : bool, default=True

@@ -67,13 +67,13 @@ clf.fit(X, y)
 # %%
 # The same record is kept in ``loss_curve_`` and ``gate_report_``, and
 # :class:`~chinchilla_sklearn.GateDisplay` draws it: one point per outer
-# iteration. The working set starts at 100 features and about doubles while
-# the support grows (the doubling floor), then settles on the support: a few
-# hundred features out of 100,000. The violation falls below ``tol`` (dashed
-# line), and the last iteration's finishing Newton steps on the support push it
-# far lower. Safe screening first removes only the words that never occur; once
-# the solution is close, the gap-safe rule certifies almost every other feature
-# zero, and they leave the problem for good.
+# iteration. The working set starts at 100 features and grows about fourfold
+# per round while the support grows (the growth floor), then settles on the
+# support: a few hundred features out of 100,000. The violation falls below
+# ``tol`` (dashed line), and the last iteration's finishing Newton steps on the
+# support push it far lower. Safe screening first removes only the words that
+# never occur; once the solution is close, the gap-safe rule certifies almost
+# every other feature zero, and they leave the problem for good.
 display = GateDisplay.from_estimator(clf)
 plt.show()
 
