@@ -90,8 +90,9 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         when its violation is at least ``gate_threshold`` times the largest
         violation; so do the strongest violators up to ``max(100, 3 *
         support size)`` per round (the geometric growth that makes the loop
-        converge whatever the threshold). Lower values admit more features per round; 0
-        admits every feature (no gating). The answer does not depend on it.
+        converge whatever the threshold). Lower values admit more features per
+        round; 0 admits every feature (no gating). The answer does not depend
+        on it.
 
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.

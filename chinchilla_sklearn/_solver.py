@@ -56,17 +56,17 @@ CG_FORCING_MIN = 1e-3
 SCORE_SHARE = 0.99
 # A Newton step is solved again on a smaller face when the entering weights
 # whose step points out of their orthant carry more than FACE_RATIO of its
-# model decrease (in the diagonal curvature), at most MAX_FACE_SOLVES times
+# model decrease (in the diagonal curvature), in at most MAX_FACE_SOLVES solves
 # (benchmarks/bench_gate.py, large L1: gate off 62 -> 26 Newton steps, gate on
-# 68 with 2 solves again; 0.01 and 1 measured worse for one or the other).
+# 68 steps with 2 solved again; FACE_RATIO = 1 left gate off at 62).
 FACE_RATIO = 0.1
+MAX_FACE_SOLVES = 3
 # Without a ridge part the Newton system is damped by DAMPING * min(violation /
 # unit, 1) times each weight's curvature scale (see solve_working_set).
 # benchmarks/bench_gate.py, large L1, CG products and Newton steps: 1 -> 544 /
 # 68 gate on, 369 / 26 gate off; 0.1 -> 452 / 47 and 307 / 14; 0.01 -> 418 / 44
 # and 244 / 12, but a Newton step of 1.9e3 in tests/test_solver.py (bound 1e3).
 DAMPING = 0.1
-MAX_FACE_SOLVES = 3
 
 
 @dataclass
@@ -306,7 +306,9 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None):
     Four pairs of arrays of the weights' shape and dtype: the solution ``x``,
     the residual ``r`` (``rhs``, overwritten), the direction ``p`` and ``q``,
     which holds ``H p``, then ``alpha * p``, then the preconditioned residual
-    ``z``. ``hessian_product(dW, db, out)`` writes into ``out``.
+    ``z``. ``hessian_product(dW, db, out)`` writes into ``out``. ``start``, a
+    pair, is the first ``x`` (updated in place; zero when None); the stopping
+    residual is relative to ``rhs`` either way.
     """
 
     def dot(x, y):
