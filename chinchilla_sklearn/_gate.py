@@ -186,7 +186,7 @@ def _start(problem, W, b):
 
 
 def _damping_unit(problem, result, violation):
-    """Return the violation at which the solver's damping is full.
+    """Return the violation at which the solver's damping is largest.
 
     The larger of the starting violation and, on a warm start without a ridge
     part (the only case with damping), that of the zero model with its
@@ -269,8 +269,8 @@ def _select(scores, W, screened, threshold):
 
     Every feature outside the support whose violation is at least ``threshold``
     times the largest joins; so do the strongest violators up to ``max(MIN_NEW,
-    NEW_PER_SUPPORT * support size)`` (the geometric growth of [1, 3], which
-    double), so the loop converges whatever the threshold.
+    NEW_PER_SUPPORT * support size)`` (geometric growth, as the doubling of
+    [1, 3]), so the loop converges whatever the threshold.
     ``threshold=0`` admits every feature that is not screened (no gating).
     """
     support = np.any(W != 0, axis=1)

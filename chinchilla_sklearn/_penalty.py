@@ -84,16 +84,18 @@ class Penalty:
             return np.broadcast_to(self.row_norms(orthant)[:, None] > 0, orthant.shape)
         return orthant != 0
 
-    def align(self, W, orthant, D):
-        """Zero the direction of zero entries (rows) that points out of their orthant.
+    def leaving(self, W, orthant, D):
+        """Return the entering entries (rows) whose step ``D`` leaves their orthant.
 
         A weight entering the model must move against its pseudo-gradient;
-        otherwise the projection would undo its step.
+        otherwise the projection would undo its step, so such a step is
+        zeroed. The mask has the shape of ``W`` (L1), or one column (group
+        rows) that broadcasts against it.
         """
         if self.group:
-            entering = (self.row_norms(W) == 0) & ((D * orthant).sum(axis=1) <= 0)
-            return np.where(entering[:, None], 0, D)
-        return np.where((W == 0) & (D * orthant <= 0), 0, D)
+            return ((self.row_norms(W) == 0)
+                    & ((D * orthant).sum(axis=1) < 0))[:, None]
+        return (W == 0) & (D * orthant < 0)
 
     def project(self, W, orthant):
         """Set to zero the entries (rows) of ``W`` that left their orthant."""

@@ -182,8 +182,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
                                   start)
             if orthant is None:
                 break
-            aligned = penalty.align(state.W, orthant, dW)
-            leaving = (aligned == 0) & (dW != 0)
+            leaving = penalty.leaving(state.W, orthant, dW)
             if not leaving.any():
                 break
             # entering weights whose step points out of their orthant stay at
@@ -193,12 +192,10 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, exact=False
             # 3e-5 for 500 rounds), so it is solved again without them, from
             # the aligned step
             removed = system.diagonal_energy(np.where(leaving, dW, 0))
-            dW = aligned
+            dW = np.where(leaving, 0, dW)
             slope = -float(np.vdot(V, dW) + np.vdot(gb, db))
             if removed <= FACE_RATIO * slope or n_solves == MAX_FACE_SOLVES:
                 break
-            if penalty.group:
-                leaving = leaving.any(axis=1, keepdims=True)
             orthant = np.where(leaving, 0, orthant).astype(orthant.dtype, copy=False)
             free = penalty.free(orthant)
             start = (dW, db)
