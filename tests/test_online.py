@@ -143,7 +143,7 @@ def test_partial_fit_after_fit_continues():
     # one batch from the optimum of the same data moves the weights a little
     assert np.abs(clf.coef_ - coef).max() < 0.05 * np.abs(coef).max()
     assert clf.n_iter_ == len(clf.loss_curve_) == 1
-    assert not hasattr(clf, "gate_report_")
+    assert not hasattr(clf, "gate_report_") and not hasattr(clf, "dual_gap_")
     clf.fit(X, y)  # a fit starts over: report back, online state dropped
     assert len(clf.gate_report_["working_set_size"]) == clf.n_iter_
     assert clf._online_state is None
