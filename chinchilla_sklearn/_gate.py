@@ -118,6 +118,11 @@ class _Check:
     def progress(self):
         return self.violation if self.dual is None else self.dual.gap
 
+    def without_vectors(self):
+        """Return the check without its per-feature vectors (scores, correlations)."""
+        dual = None if self.dual is None else replace(self.dual, correlations=None)
+        return _Check(None, self.violation, dual)
+
 
 @dataclass(frozen=True)
 class _Setup:
@@ -181,6 +186,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             screened |= _screen(problem, state, check.dual, setup.norms)
             ws = _select(check.scores, state.W, screened, gate_threshold)
             kernel = _choose_kernel(X, ws, setup.column_nnz)
+        check = check.without_vectors()  # not kept while solving (n_features each)
         # 4. solve on the working set (on all features: one Newton step, so an
         # outer iteration is a Newton iteration), 5. check on all features
         state, G_loss, check, n_steps, ws_size = _solve_round(

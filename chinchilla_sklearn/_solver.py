@@ -14,7 +14,12 @@ On the columns of a :class:`~chinchilla_sklearn._kernels.Block`, each step
    they leave the face and the system is solved again without them;
 4. backtracks along the step, projecting weights that cross zero back to zero
    (Armijo rule). Should that fail, a proximal-gradient step is taken instead,
-   which always decreases the objective, so the method converges.
+   which always decreases the objective, so the method converges;
+5. makes the intercept optimal for the new weights (Newton steps on ``Z``
+   alone), so the residual is nearly a feasible dual point.
+
+It stops when the duality gap of the problem on the block, relative to the
+objective, is at most its tolerance (``_objective.dual_point``).
 
 Once the face is identified the steps are Newton steps on a smooth problem, so
 convergence is quadratic. Everything is vectorised over the working set.
@@ -64,6 +69,9 @@ SCORE_SHARE = 0.99
 # 68 steps with 2 solved again; FACE_RATIO = 1 left gate off at 62).
 FACE_RATIO = 0.1
 MAX_FACE_SOLVES = 3
+# After each step the intercept is made optimal for the weights, up to this many
+# outputs (see step 5 of solve_working_set).
+POLISH_MAX_OUTPUTS = 100
 # Without a ridge part the Newton system is damped by DAMPING * min(violation /
 # unit, 1) times each weight's curvature scale (see solve_working_set).
 # benchmarks/bench_gate.py, large L1, CG products and Newton steps: 1 -> 544 /
@@ -240,6 +248,21 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
                     if problem.has_dual else None)
             return SolverResult(state, G, n_steps, violation, dual)
         state.move(problem, *trial)
+        del trial  # the previous Z: freed
+        # 5. the intercept made optimal for the new weights (no pass over X):
+        # the dual point then needs almost no balancing, whose cost in the gap
+        # is first order on nearly separable data (breast cancer, L2: a gap of
+        # 1e-4 where the objective was 1e-9 from its minimum); passes to a gap
+        # of 1e-6, before / after: breast cancer L2 179 / 135, digits L2 331 /
+        # 298, digits L1 906 / 648, 20,000 x 50,000 L1 gate off 372 / 267.
+        # Not above POLISH_MAX_OUTPUTS: each of its steps allocates and makes
+        # two (n_samples, n_outputs) arrays, the cost and memory of a trial point
+        polished = (polish_intercept(problem, state)
+                    if problem.Y.shape[1] <= POLISH_MAX_OUTPUTS else state)
+        if polished is not state:
+            state.move(problem, polished.W, polished.b, polished.Z,
+                       (polished.loss_value, polished.R, polished.curvature))
+        del polished
         n_steps += 1
 
 
