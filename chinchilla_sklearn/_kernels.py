@@ -91,7 +91,7 @@ class Block:
         if dtype not in (np.float32, np.float64):
             dtype = np.float64
         B = np.ascontiguousarray(B.reshape(-1, 1) if vector else B, dtype=dtype)
-        data, indices, indptr = _arrays(X)
+        data, indices, indptr = sparse_arrays(X)
         n_out = X.shape[1] if transpose else X.shape[0]
         # CSR gathers X @ B and scatters X.T @ B; CSC the other way round
         if (X.format == "csr") != transpose:
@@ -103,7 +103,7 @@ class Block:
         return out[:, 0] if vector else out
 
 
-def _arrays(X):
+def sparse_arrays(X):
     """Return ``data``, ``indices`` and ``indptr`` of a sparse ``X`` for the kernels.
 
     Contiguous, float32 or float64 data and one index dtype for both index
