@@ -127,23 +127,24 @@ class OnlineState:
     n_updates: int = 0
     _scratch: tuple = field(default=None, repr=False, compare=False)
 
-    def scratch(self, n_features, n_entries, n_outputs):
+    def scratch(self, n_features, n_columns, n_outputs):
         """Return the scratch arrays of ``_online_fast.sparse_step``.
 
-        ``position`` (-1 for each of ``n_features``), ``columns`` and
-        ``scratch`` (zeros, for ``n_entries`` stored entries and
-        ``n_outputs``). Made once and kept between calls, larger when a batch
-        needs more (the steps leave them as they found them), so a call costs
-        nothing per feature; not pickled.
+        ``position`` (-1 for each of ``n_features``), and ``columns``,
+        ``last_row`` (-1) and ``scratch`` (zeros) for batches that touch up
+        to ``n_columns`` columns with ``n_outputs``. Made once and kept
+        between calls, larger when a batch needs more (the steps leave them
+        as they found them), so a call costs nothing per feature; not pickled.
         """
-        position, columns, scratch = self._scratch or (None, None, None)
+        position, columns, last_row, scratch = self._scratch or (None,) * 4
         if position is None or position.size != n_features:
             position = np.full(n_features, -1, dtype=np.int64)
-        if scratch is None or scratch.shape[0] < n_entries or (
-                scratch.shape[1] != 2 * n_outputs):
-            columns = np.zeros(n_entries, dtype=np.int64)
-            scratch = np.zeros((n_entries, 2 * n_outputs))
-        self._scratch = (position, columns, scratch)
+        if scratch is None or scratch.shape[0] < n_columns or (
+                scratch.shape[1] != 3 * n_outputs):
+            columns = np.zeros(n_columns, dtype=np.int64)
+            last_row = np.full(n_columns, -1, dtype=np.int64)
+            scratch = np.zeros((n_columns, 3 * n_outputs))
+        self._scratch = (position, columns, last_row, scratch)
         return self._scratch
 
     def __getstate__(self):

@@ -59,7 +59,8 @@ cdef struct Leader:
 def sparse_step(const floating[::1] data, const index_t[::1] indices,
                 const index_t[::1] indptr, const floating[:, ::1] R,
                 floating[:, ::1] W, floating[:, ::1] z, floating[:, ::1] root,
-                int64_t[::1] position, int64_t[::1] columns, double[:, ::1] scratch,
+                int64_t[::1] position, int64_t[::1] columns, int64_t[::1] last_row,
+                double[:, ::1] scratch,
                 double alpha, double l1, double l2, bint group, double prior_share):
     """Take the step of a sparse batch; return the change of the penalty value.
 
@@ -68,9 +69,11 @@ def sparse_step(const floating[::1] data, const index_t[::1] indices,
     ``z`` and ``root`` (one column, or one per output) change in place on the
     touched columns only. The scratch arrays are kept by the caller between
     steps (fresh ones would cost page faults at every step): ``position`` (one
-    per feature) is -1, and the first rows of ``columns`` and ``scratch``
-    (rows of ``G`` then ``S``) as many as the batch has stored entries are 0,
-    on entry and on return.
+    per feature) and ``last_row`` are -1, and ``scratch`` (``G``, ``S`` and
+    the current row's gradient, K columns each) is 0, on entry and on return,
+    on as many rows as the batch touches columns; ``columns`` holds anything.
+    Duplicate entries of a row add up before their gradient is squared, as
+    in the canonical matrix.
     """
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1, K = R.shape[1]
     cdef Py_ssize_t n_touched = 0, i, k
@@ -97,15 +100,19 @@ def sparse_step(const floating[::1] data, const index_t[::1] indices,
                 n_touched += new
                 row = &scratch[t, 0]
                 x = data[p]
-                if K == 1:
-                    g = x * R[i, 0]
-                    row[0] += g
-                    row[1] += g * g
-                    continue
-                for k in range(K):
-                    g = x * R[i, k]
-                    row[k] += g
-                    row[K + k] += g * g
+                if last_row[t] != i:  # the column's first entry in this row
+                    last_row[t] = i
+                    for k in range(K):
+                        g = x * R[i, k]
+                        row[k] += g
+                        row[K + k] += g * g
+                        row[2 * K + k] = g
+                else:  # a duplicate entry: (a + b)^2 = a^2 + (2 a + b) b
+                    for k in range(K):
+                        g = x * R[i, k]
+                        row[k] += g
+                        row[K + k] += (2 * row[2 * K + k] + g) * g
+                        row[2 * K + k] += g
         # 2. the leaders of the touched columns, leaving the scratch as found
         for t in range(n_touched):
             if t + PREFETCH_AHEAD < n_touched:
@@ -117,8 +124,8 @@ def sparse_step(const floating[::1] data, const index_t[::1] indices,
             row = &scratch[t, 0]
             delta += _lead(row, row + K, &W[j, 0], &z[j, 0], &root[j, 0], K, &leader)
             position[j] = -1
-            columns[t] = 0
-            for k in range(2 * K):
+            last_row[t] = -1
+            for k in range(3 * K):
                 row[k] = 0
     return delta
 
