@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import column_norms, take_columns
+from ._kernels import column_norms, matmul, rmatmul, take_columns
 from ._objective import intercept_gradient, objective_value, optimality
 from ._solver import State, polish_intercept, solve_working_set
 
@@ -121,7 +121,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     result = GateResult(W, b.copy(), converged=False, violation=np.inf)
     # 0. the start, with its intercept fitted: a valid centre for safe screening
     state = _start(problem, result.W, result.b)
-    G_loss = np.asarray(X.T @ state.R)
+    G_loss = rmatmul(X, state.R)
     n_passes = 2 if np.any(result.W) else 1  # the gradient, and X @ W on a warm start
     result.column_passes, result.n_products = n_passes * n_features, n_passes
     screened = np.zeros(n_features, dtype=bool)
@@ -198,7 +198,7 @@ def _damping_unit(problem, result, violation):
     unit = violation
     if problem.penalty.l2 == 0 and np.any(result.W):
         zero = _start(problem, np.zeros_like(result.W), result.b.copy())
-        _, zero_violation = _check(problem, zero, np.asarray(problem.X.T @ zero.R))
+        _, zero_violation = _check(problem, zero, rmatmul(problem.X, zero.R))
         result.column_passes += problem.X.shape[1]
         result.n_products += 1
         unit = max(unit, zero_violation)
@@ -244,7 +244,7 @@ def _solve_round(problem, state, G_loss, ws, kernel, tol, max_steps, result, *,
     if ws is None and not polish:
         G_loss = solved.G - penalty.l2 * W
     else:
-        G_loss = np.asarray(X.T @ state.R)
+        G_loss = rmatmul(X, state.R)
         result.column_passes += X.shape[1]
         result.n_products += 1
     return state, G_loss, solved.n_steps, block.n_columns
@@ -252,7 +252,7 @@ def _solve_round(problem, state, G_loss, ws, kernel, tol, max_steps, result, *,
 
 def _predict(problem, W, b):
     """Return ``X @ W + b`` (one pass over the data)."""
-    return np.asarray(problem.X @ W) + b
+    return matmul(problem.X, W) + b
 
 
 def _column_nnz(X):

@@ -160,42 +160,15 @@ cdef inline void _scatter_major(const data_t* data, const index_t* indices,
                                 dense_t* out, Py_ssize_t K,
                                 const bint squared) noexcept nogil:
     """Add ``v_p * B[:K]`` to ``out[indices[p] * K:][:K]`` for the entries
-    ``start:stop`` of one major slice, tile by tile."""
-    cdef Py_ssize_t k0 = 0
-    while K - k0 >= 16:
-        _scatter_tile(data, indices, start, stop, B + k0, out + k0, K, 16, squared)
-        k0 += 16
-    if K - k0 >= 8:
-        _scatter_tile(data, indices, start, stop, B + k0, out + k0, K, 8, squared)
-        k0 += 8
-    if K - k0 >= 4:
-        _scatter_tile(data, indices, start, stop, B + k0, out + k0, K, 4, squared)
-        k0 += 4
-    while k0 < K:
-        _scatter_tile(data, indices, start, stop, B + k0, out + k0, K, 1, squared)
-        k0 += 1
-
-
-cdef inline void _scatter_tile(const data_t* data, const index_t* indices,
-                               index_t start, index_t stop, const dense_t* B,
-                               dense_t* out, Py_ssize_t ld, const int width,
-                               const bint squared) noexcept nogil:
-    """Add ``v_p * B[:width]`` to ``out[indices[p] * ld:][:width]`` for each ``p``.
-
-    The tile of ``B`` is copied to registers once; ``width`` is a constant at
-    every call, as in :func:`_gather_tile`.
-    """
-    cdef dense_t tile[16]
-    cdef dense_t* row
+    ``start:stop`` of one major slice (each output row once)."""
     cdef dense_t v
+    cdef dense_t* row
     cdef index_t p
-    cdef int k
-    for k in range(width):
-        tile[k] = B[k]
+    cdef Py_ssize_t k
     for p in range(start, stop):
         v = <dense_t> data[p]
         if squared:
             v = v * v
-        row = out + indices[p] * ld
-        for k in range(width):
-            row[k] = row[k] + v * tile[k]
+        row = out + indices[p] * K
+        for k in range(K):
+            row[k] = row[k] + v * B[k]
