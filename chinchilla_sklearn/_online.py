@@ -21,14 +21,20 @@ sample ``E`` times (``fit`` with ``C * E``; sample weights ``1 / E`` target
 ``C``).
 
 The proximal terms are per weight and AdaGrad's ([2]): with ``A`` the running
-sum of the squared batch gradients ``G * G`` (per feature, summed over the
-outputs, with shared support), the step of a weight is ``alpha / sqrt(A)``
-and ``sigma_u = (sqrt(A_u) - sqrt(A_u-1)) / alpha``. A weight moves by at
-most about ``alpha`` in one batch; once the gradients are noise around zero,
-``E[G_u^2]`` is the sum of the squared per-sample gradients, so the steps
-hardly depend on how the stream is cut into batches. ``alpha = eta0 *
-STEP_FACTOR / scale``, ``scale`` the root mean square of the stored values of
-``X`` in the first batch: weights are in units of the inverse feature scale.
+sum of the squared per-sample gradients ``(x_ij R_i)^2`` (per feature, summed
+over the outputs, with shared support; duplicate entries of a row summed
+first), the step of a weight is ``alpha / sqrt(A)`` and ``sigma_u =
+(sqrt(A_u) - sqrt(A_u-1)) / alpha``. Summing over samples, as McMahan et al.
+do per example, rather than the squared batch gradient ``G * G``: the two
+agree in expectation once the gradients are noise around zero, but early on,
+when a batch's per-sample gradients agree, ``G * G`` is up to ``n_B`` times
+larger and stalls the steps (see BATCH_SIZE for the measured accuracy). A
+weight whose gradients are noise moves by about ``alpha`` in one batch, and
+the steps hardly depend on how the stream is cut into batches. The intercept,
+whose gradient is a sum over all the rows, keeps the squared batch gradient.
+``alpha = eta0 * STEP_FACTOR / scale``, ``scale`` the root mean square of the
+stored values of ``X`` in the first batch: weights are in units of the inverse
+feature scale.
 
 The minimisation has a closed form per weight (per row of ``W`` with shared
 support), the proximal operator of the penalty ([1], Algorithm 1)::
@@ -39,16 +45,18 @@ support), the proximal operator of the penalty ([1], Algorithm 1)::
 so the L1 part keeps weights exactly zero (a weight is zero while ``|z| <=
 l1``: a cumulative-penalty update). A weight that a batch does not touch has
 ``G = 0`` and ``sigma = 0``, so its ``z``, ``A`` and value do not change: a
-batch of a sparse ``X`` costs O(nnz of the batch + the columns it touches),
-with no catch-up for the others. The intercept is unpenalised and takes the
-same steps.
+batch of a sparse ``X`` costs O(its stored entries), with no catch-up for the
+others and nothing per feature (``_online_fast.sparse_step``, compiled: ``G``
+and the squares accumulate entry by entry into compact rows of the touched
+columns, whose leaders then move; the scratch arrays are kept between calls).
+The intercept is unpenalised.
 
 Starting from the weights ``W_0`` of a fit on samples of total weight
 ``n_prior``, ``z`` starts at ``-dP(W_0)`` (a subgradient of the penalty), so
 ``W_0`` is the leader until data arrive, and a weight keeps ``W_0`` until a
-batch touches it. Its ``A`` then starts at ``n_prior / n_B`` times the
-batch's squared per-sample gradients, what streaming the fitted samples would
-have accumulated, so the first steps after a fit are small.
+batch touches it. Its ``A`` then starts at ``1 + n_prior / n_B`` times the
+batch's squared per-sample gradients, as if the fitted samples had been
+streamed with gradients like these, so the first steps after a fit are small.
 
 References
 ----------
@@ -67,23 +75,19 @@ from . import _kernels, _kernels_fast, _online_fast
 
 # Rows of positive weight per mini-batch: partial_fit cuts the rows of each
 # call into batches of BATCH_SIZE. benchmarks/bench_online.py (text-like, 100k
-# features, calls of 1,000 rows), test accuracy after 1 / 5 epochs and samples
-# per second: 256 rows 0.7911 / 0.7964, 0.50 M/s; 512 rows 0.7904 / 0.7948,
-# 0.86 M/s; 1,000 rows 0.7811 / 0.7907, 1.10 M/s (SGDClassifier 0.7857 /
-# 0.7982, 1.2 M/s). Timed call by call against SGDClassifier (each call of one
-# followed by the same call of the other), 512 rows reach 0.74-0.82x its
-# throughput in float64 and 0.91-0.96x in float32, 1,000 rows 0.99x: a batch
-# of 512 rows costs ~0.3 ms (products, touched columns, row updates), while
-# SGDClassifier's whole call costs ~0.7 ms, ~0.16 ms of it the same validation.
-# Larger steps do not rescue 1,000-row batches: with STEP_FACTOR 12 to 160
-# they reach 0.779-0.783 after 1 epoch (512 rows: 0.789-0.791 with 16 to 90).
+# features, calls of 1,000 rows; SGDClassifier 0.7857 / 0.7982), test accuracy
+# after 1 / 5 epochs with A the sum of the squared per-sample gradients: 512 rows
+# 0.7917 / 0.7985; 1,000 rows 0.7805 / 0.7976 (STEP_FACTOR 12: 0.7835 / 0.7977,
+# 45: 0.7743 / 0.7974). With A the sum of the squared batch gradients (before
+# the compiled step): 512 rows 0.7904 / 0.7948, 1,000 rows 0.7811 / 0.7907.
 BATCH_SIZE = 512
 # alpha = eta0 * STEP_FACTOR / scale. With the default eta0, alpha is 0.23 /
 # scale: measured best within a factor 2 on text-like rows (bench_online.py)
-# and on dense standardised features (tests/test_online.py). On bench_online.py
-# with 512 rows, 45 to 90 give 0.7959-0.7963 after 5 epochs instead of 0.7948,
-# 130 and more lose accuracy after 1 epoch (0.7877, 200: 0.7749).
+# and on dense standardised features (tests/test_online.py). With per-sample
+# sums and 512 rows, bench_online.py: 12 gives 0.7903 / 0.7964 after 1 / 5
+# epochs, 23 0.7917 / 0.7985, 45 0.7916 / 0.7982.
 STEP_FACTOR = 23.0
+
 
 @dataclass
 class OnlineState:
