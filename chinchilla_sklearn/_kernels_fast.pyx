@@ -12,14 +12,16 @@ the four products of :mod:`chinchilla_sklearn._kernels`:
 - :func:`scatter` (``X @ W`` from CSC, ``X.T @ R`` from CSR): each stored
   entry adds a scaled row of the dense operand to an output row.
 
-Both run over the K contiguous columns of a dense row in tiles of 16, 8 and 4
-columns, whose loops have a fixed length: the compiler unrolls and vectorises
-them with the baseline SIMD instructions (SSE2 on x86-64: no ``-march``), and
-the tile of a gather stays in registers over the whole slice. Indices are
-read as stored: unsorted and duplicate entries add up as scipy's products
+The gather runs over the K contiguous columns of a dense row in tiles of 16, 8
+and 4 columns whose loops have a fixed length: the compiler unrolls and
+vectorises them with the baseline SIMD instructions (SSE2 on x86-64: no
+``-march``), and the tile stays in registers over the whole slice. The scatter
+adds each entry's scaled row of ``B`` to its output row in one vectorised loop
+(tiles there made each output row be visited once per tile: slower). Indices
+are read as stored: unsorted and duplicate entries add up as scipy's products
 do. The indices are not checked against the bounds (``boundscheck=False``):
-the callers pass scipy matrices, whose ``check_format`` has checked them,
-and tests/test_kernels.py covers every shape of index array.
+the callers pass scipy matrices, whose ``check_format`` has checked them, and
+tests/test_kernels.py covers every shape of index array.
 """
 
 from libc.stdint cimport int32_t, int64_t
@@ -161,10 +163,18 @@ cdef inline void _scatter_major(const data_t* data, const index_t* indices,
                                 const bint squared) noexcept nogil:
     """Add ``v_p * B[:K]`` to ``out[indices[p] * K:][:K]`` for the entries
     ``start:stop`` of one major slice (each output row once)."""
-    cdef dense_t v
+    cdef dense_t v, b
     cdef dense_t* row
     cdef index_t p
     cdef Py_ssize_t k
+    if K == 1:  # one column (binary problems): no loop over the row
+        b = B[0]
+        for p in range(start, stop):
+            v = <dense_t> data[p]
+            if squared:
+                v = v * v
+            out[indices[p]] += v * b
+        return
     for p in range(start, stop):
         v = <dense_t> data[p]
         if squared:
