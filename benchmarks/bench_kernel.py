@@ -77,6 +77,7 @@ def _compiled(X, B, transpose):
 
 
 def products(args):
+    """Print the products' table for each K of ``args.outputs``."""
     X, _ = make_multiclass_text_like(args.n_samples, args.n_features, 20,
                                      random_state=args.seed)
     X = sp.csr_array(X)
@@ -102,6 +103,7 @@ def products(args):
 
 
 def densities(args):
+    """Print sparse (CSC) against dense blocks by density."""
     rng = np.random.default_rng(args.seed)
     n_samples, n_columns = args.block_samples, args.block_columns
     print(f"block {n_samples} x {n_columns}, {args.outputs[0]} output(s)")
@@ -121,6 +123,7 @@ def densities(args):
 
 
 def main():
+    """Parse the arguments and run the chosen comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--densities", action="store_true",
                         help="sparse against dense blocks by density")

@@ -152,6 +152,7 @@ class OnlineState:
         return self._scratch
 
     def __getstate__(self):
+        """Return the state to pickle: without the scratch arrays."""
         return {**vars(self), "_scratch": None}
 
     @classmethod
