@@ -124,10 +124,11 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
 
     eta0 : float, default=0.01
         Step size scale of :meth:`partial_fit`, > 0. A weight's step is
-        ``alpha / sqrt(A)`` with ``A`` the sum of its squared mini-batch
-        gradients (AdaGrad) and ``alpha = 23 * eta0 / scale``, ``scale`` the
-        root mean square of the non-zero values of ``X`` in the first batch:
-        a weight moves by at most about ``alpha`` in a batch. The default
+        ``alpha / sqrt(A)`` with ``A`` the sum of its squared per-sample
+        gradients (AdaGrad; the intercept's: of its mini-batch gradients) and
+        ``alpha = 23 * eta0 / scale``, ``scale`` the root mean square of the
+        non-zero values of ``X`` in the first batch: a weight whose gradients
+        are noise around zero moves by about ``alpha`` in a batch. The default
         suits unit-norm rows (TF-IDF) and standardised features alike; lower it
         if the online loss oscillates, raise it if it decreases slowly. Not
         used by :meth:`fit`.

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import column_norms, take_columns
+from ._kernels import column_norms, matmul, rmatmul, take_columns
 from ._objective import (
     TargetCorrelations,
     dual_point,
@@ -164,7 +164,8 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     GateResult
     """
     gated = gate and problem.penalty.l1 > 0
-    if gated and sp.issparse(problem.X) and problem.X.format == "csr":
+    if (gated or _csc_pays(problem)) and sp.issparse(problem.X) and (
+            problem.X.format == "csr"):
         # the one copy of X a fit makes: working-set columns are taken every
         # round, in O(nnz of the block) from CSC but O(nnz of X) from CSR
         problem = replace(problem, X=problem.X.tocsc())
@@ -173,7 +174,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     result = GateResult(W, b.copy(), converged=False, violation=np.inf)
     # 0. the start, with its intercept fitted: a valid centre for safe screening
     state = _start(problem, result.W, result.b)
-    G_loss = np.asarray(X.T @ state.R)
+    G_loss = rmatmul(X, state.R)
     _count(result, n_features, 2 if np.any(result.W) else 1)  # and X @ W if warm
     setup = _set_up(problem, gated, result)
     check = _check(problem, state, G_loss, setup)
@@ -262,6 +263,19 @@ def _finish(problem, state, G_loss, check, gated, kernel, setup, result, tol):
     return state, G_loss, check, n_steps
 
 
+def _csc_pays(problem):
+    """Whether products with several outputs are faster from a CSC copy of X.
+
+    Each stored entry reads or writes a row of the dense operand at random: one
+    of n_features rows (W, X.T @ R) from CSR, of n_samples rows (X @ W, R) from
+    CSC. benchmarks/bench_kernel.py, 16,000 x 50,000, 20 outputs: a pass of X @ W
+    and X.T @ R takes 83-91 ms from CSC, 236-240 ms from CSR (same run); with one
+    output both take about 4 ms, so binary fits keep X as given.
+    """
+    n_samples, n_features = problem.X.shape
+    return problem.Y.shape[1] > 1 and n_samples < n_features
+
+
 def _block_entries(X, W):
     """Return the stored entries of the columns of ``X`` in the support of ``W``."""
     support = np.any(W != 0, axis=1)
@@ -297,7 +311,7 @@ def _damping_unit(problem, result, check):
     unit = check.violation
     if problem.penalty.l2 == 0 and np.any(result.W):
         zero = _start(problem, np.zeros_like(result.W), result.b.copy())
-        G = np.asarray(problem.X.T @ zero.R)
+        G = rmatmul(problem.X, zero.R)
         gb = intercept_gradient(problem, zero.R)
         unit = max(unit, optimality(problem, zero.W, G, gb)[2])
         _count(result, problem.X.shape[1])
@@ -354,7 +368,7 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
         G_loss = solved.G - penalty.l2 * W
         return state, G_loss, _check(problem, state, G_loss, setup, solved.dual), \
             solved.n_steps, block.n_columns
-    G_loss = np.asarray(X.T @ state.R)
+    G_loss = rmatmul(X, state.R)
     _count(result, X.shape[1])
     return (state, G_loss, _check(problem, state, G_loss, setup), solved.n_steps,
             block.n_columns)
@@ -362,7 +376,7 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
 
 def _predict(problem, W, b):
     """Return ``X @ W + b`` (one pass over the data)."""
-    return np.asarray(problem.X @ W) + b
+    return matmul(problem.X, W) + b
 
 
 def _column_nnz(X):
