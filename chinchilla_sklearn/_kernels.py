@@ -78,6 +78,18 @@ class Block:
             out[columns] = np.square(X[:, columns], dtype=np.float64).T @ D
         return out
 
+    def gram(self, h, columns):
+        """Return ``X_F.T @ diag(h) @ X_F`` and ``X_F.T @ h`` in float64.
+
+        ``X_F`` holds the ``columns`` of the block, made dense (the caller
+        keeps them few); counted as one product.
+        """
+        self._count()
+        X_F = self.X[:, columns]
+        X_F = (X_F.toarray() if sp.issparse(X_F) else X_F).astype(np.float64)
+        weighted = X_F.T * h
+        return weighted @ X_F, weighted.sum(axis=1)
+
     def _count(self):
         self.column_passes += self.n_columns
         self.n_products += 1

@@ -158,3 +158,20 @@ def test_proximal_fallback_decreases_where_the_curvature_underflows():
     before = objective_value(problem, state.loss_value, W)
     after = objective_value(problem, problem.loss.value(Y, Z_new, problem.s), W_new)
     assert after < before
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5, 1.0])
+def test_direct_newton_solve_equals_conjugate_gradients(monkeypatch, l1_ratio, fmt):
+    """Small single-output systems are solved exactly (Cholesky) instead of by
+    CG; both reach the same optimum (tight tol)."""
+    from conftest import make_data
+
+    X, y = make_data("binary", fmt)
+    params = dict(C=0.5, l1_ratio=l1_ratio, tol=1e-12)
+    direct = ChinchillaClassifier(**params).fit(X, y)
+    monkeypatch.setattr(solver_module, "DIRECT_MAX_WEIGHTS", 0)
+    cg = ChinchillaClassifier(**params).fit(X, y)
+    np.testing.assert_allclose(direct.coef_, cg.coef_, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(direct.intercept_, cg.intercept_, rtol=0, atol=1e-8)
+    assert direct.loss_curve_[-1] == pytest.approx(cg.loss_curve_[-1], rel=1e-12)
