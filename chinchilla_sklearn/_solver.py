@@ -73,11 +73,12 @@ MAX_FACE_SOLVES = 3
 # After each step the intercept is made optimal for the weights, up to this many
 # outputs (see step 5 of solve_working_set).
 POLISH_MAX_OUTPUTS = 100
-# A Newton system of one output on at most DIRECT_MAX_WEIGHTS free weights, on
-# at most DIRECT_MAX_ENTRIES entries of their dense columns, is solved exactly
-# (Cholesky) instead of by CG: the small problems GridSearchCV loops over.
-DIRECT_MAX_WEIGHTS = 256
-DIRECT_MAX_ENTRIES = 2**20
+# A Newton system of one output whose Hessian costs at most DIRECT_MAX_FLOPS
+# multiply-adds to form (n_samples x free weights^2, about a millisecond) is
+# solved exactly (Cholesky) instead of by CG: the small problems GridSearchCV
+# loops over, where each CG iteration's dozen array operations cost more than
+# their arithmetic.
+DIRECT_MAX_FLOPS = 2**22
 # Without a ridge part the Newton system is damped by DAMPING * min(violation /
 # unit, 1) times each weight's curvature scale (see solve_working_set).
 # benchmarks/bench_gate.py, large L1, CG products and Newton steps: 1 -> 544 /
@@ -336,8 +337,8 @@ class _NewtonSystem:
 
         CG from ``start`` (default zero) to a relative residual of ``forcing``
         (truncated Newton [3]); ``V`` is zero outside ``free``. A system of one
-        output on at most DIRECT_MAX_WEIGHTS free weights is solved exactly
-        instead (:meth:`_solve_directly`).
+        output whose Hessian is cheap to form (DIRECT_MAX_FLOPS) is solved
+        exactly instead (:meth:`_solve_directly`).
         """
         problem, block, state = self.problem, self.block, self.state
         loss, penalty = problem.loss, problem.penalty
@@ -362,11 +363,10 @@ class _NewtonSystem:
                                    forcing, start)
 
     def _direct(self, free):
-        """Whether to solve the system exactly: one output, few free weights."""
+        """Whether to solve the system exactly: one output, a Hessian cheap to form."""
         W, X = self.state.W, self.block.X
         n_free = W.shape[0] if free is True else int(np.count_nonzero(free))
-        return (W.shape[1] == 1 and n_free <= DIRECT_MAX_WEIGHTS
-                and X.shape[0] * n_free <= DIRECT_MAX_ENTRIES)
+        return W.shape[1] == 1 and X.shape[0] * n_free**2 <= DIRECT_MAX_FLOPS
 
     def _solve_directly(self, V, gb, free):
         """Solve the Newton system on the free weights and the intercept exactly.

@@ -170,7 +170,7 @@ def test_direct_newton_solve_equals_conjugate_gradients(monkeypatch, l1_ratio, f
     X, y = make_data("binary", fmt)
     params = dict(C=0.5, l1_ratio=l1_ratio, tol=1e-12)
     direct = ChinchillaClassifier(**params).fit(X, y)
-    monkeypatch.setattr(solver_module, "DIRECT_MAX_WEIGHTS", 0)
+    monkeypatch.setattr(solver_module, "DIRECT_MAX_FLOPS", 0)
     cg = ChinchillaClassifier(**params).fit(X, y)
     np.testing.assert_allclose(direct.coef_, cg.coef_, rtol=0, atol=1e-8)
     np.testing.assert_allclose(direct.intercept_, cg.intercept_, rtol=0, atol=1e-8)
