@@ -57,10 +57,11 @@ print(f"X: {X.shape[0]} x {X.shape[1]}, {X.nnz / np.prod(X.shape):.2%} non-zero"
 # %%
 # Fit with the gate on
 # --------------------
-# ``verbose=1`` prints one line per outer iteration: the objective, the largest
-# optimality violation, the working-set size (``ws``), the features screened so
-# far, the kernel and the elapsed time; then a summary line. ``tol=1e-6`` asks
-# for a tight answer so the comparison below is sharp.
+# ``verbose=1`` prints one line per outer iteration: the objective, the relative
+# duality gap (what ``tol`` bounds: the objective is certified within it of the
+# minimum), the largest optimality violation, the working-set size (``ws``), the
+# features screened so far, the kernel and the elapsed time; then a summary line.
+# ``tol=1e-6`` asks for a tight answer so the comparison below is sharp.
 clf = ChinchillaClassifier(C=0.3, l1_ratio=1.0, tol=1e-6, verbose=1)
 clf.fit(X, y)
 
@@ -69,11 +70,11 @@ clf.fit(X, y)
 # :class:`~chinchilla_sklearn.GateDisplay` draws it: one point per outer
 # iteration. The working set starts at 100 features and grows about fourfold
 # per round while the support grows (the growth floor), then settles on the
-# support: a few hundred features out of 100,000. The violation falls below
-# ``tol`` (dashed line), and the last iteration's finishing Newton steps on the
-# support push it far lower. Safe screening first removes only the words that
-# never occur; once the solution is close, the gap-safe rule certifies almost
-# every other feature zero, and they leave the problem for good.
+# support: a few hundred features out of 100,000. The objective settles after
+# three iterations; the gap keeps falling until it is below ``tol`` (dashed
+# line). Safe screening first removes only the words that never occur; once the
+# gap is small, the gap-safe rule certifies almost every other feature zero, and
+# they leave the problem for good.
 display = GateDisplay.from_estimator(clf)
 plt.show()
 
@@ -88,8 +89,8 @@ print(
 # Gate on and off: same answer, different cost
 # --------------------------------------------
 # ``gate=False`` runs the same solver on all features in every outer iteration.
-# Both fits stop at the same optimality tolerance, so they reach the same
-# objective and the same weights; the gate only skips work.
+# Both fits stop at the same certified gap, so they reach the same objective and,
+# here, the same weights; the gate only skips work.
 fits = {}
 for gate in (True, False):
     model = ChinchillaClassifier(C=0.3, l1_ratio=1.0, tol=1e-6, gate=gate)
@@ -127,10 +128,10 @@ plt.show()
 # The tolerance and the answer
 # ----------------------------
 # "The same answer" means the same to within ``tol``: both fits stop once the
-# largest optimality violation is at most ``tol``, and two points that both pass
-# that test can still differ a little. With the default ``tol=1e-4`` the gated
-# fit may stop with a slightly higher objective than the ungated one; lower
-# ``tol`` when the weights themselves matter, as above.
+# duality gap certifies their objective within ``tol`` (relative) of the
+# minimum, so their objectives differ by at most that much, at the default
+# ``tol=1e-4`` as at ``1e-6``. Lower ``tol`` when the weights themselves matter,
+# as above: a gap bounds the weights less tightly than the objective.
 for tol in (1e-4, 1e-6):
     objective = {
         gate: ChinchillaClassifier(C=0.3, l1_ratio=1.0, tol=tol, gate=gate)
