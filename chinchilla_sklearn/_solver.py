@@ -138,7 +138,7 @@ class SolverResult:
 
 def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
                       targets=None, exact=False, damping_unit=1.0,
-                      damping_scale=None):
+                      damping_scale=None, reduction=None):
     """Minimise the objective over the block's weights and the intercept.
 
     Parameters
@@ -179,6 +179,11 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         computed from the block when None. Scaling by the current curvature
         instead leaves the weights of confidently classified samples, whose
         curvature underflows, undamped: their Newton steps then overflow.
+    reduction : float, default=None
+        Also stop only once the progress is at most ``reduction`` times its
+        value at the start: a working set whose own gap is already below
+        ``tol`` still makes progress (its gap can be far below the whole
+        problem's, which the features outside it make).
 
     Returns
     -------
@@ -203,6 +208,8 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
                     if problem.has_dual and (tol > -np.inf or n_steps == max_steps)
                     else None)
         result = SolverResult(state, G, n_steps, violation, dual)
+        if n_steps == 0 and reduction is not None:
+            tol = min(tol, reduction * result.progress)
         if result.progress <= tol or n_steps == max_steps:
             return result
         del result, dual

@@ -145,3 +145,23 @@ def test_verbose_prints_the_record(capsys):
         assert int(fields[4]) == clf.gate_report_["working_set_size"][i]
         assert fields[6] == clf.gate_report_["kernel"][i]
     assert summary.startswith("converged after")
+
+
+def test_working_set_already_below_its_target_still_makes_progress():
+    """An elastic net from W = 0 whose duality gap comes from many slightly
+    violating features outside the working set: the working set's own gap is
+    already below the round's target, and the gate used to take no step and
+    loop until max_iter (tools/soak.py, gate seed 45)."""
+    rng = np.random.default_rng(45)
+    n, p = 562, 1804
+    X = sp.random(n, p, density=0.03, random_state=45, format="csr")
+    X.data = rng.exponential(1, X.nnz) * rng.choice([1, 10], X.nnz)
+    W = np.zeros((p, 3))
+    W[rng.choice(p, 20, replace=False)] = 3 * rng.standard_normal((20, 3))
+    y = np.argmax(X @ W + rng.gumbel(size=(n, 3)), axis=1)
+    params = dict(C=13.8, l1_ratio=0.5, gate_threshold=1.0, fit_intercept=False,
+                  tol=1e-9, max_iter=100)
+    on = _fit(X, y, **params)
+    assert on.dual_gap_ <= 1e-9 and on.n_iter_ < 50
+    off = _fit(X, y, gate=False, **params)
+    assert on.loss_curve_[-1] == pytest.approx(off.loss_curve_[-1], rel=1e-9)
