@@ -492,9 +492,12 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
 
         Labels are encoded against ``classes_``, fixed by the first call.
         """
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
+        if sample_weight is None:  # ones: nothing to check (a check costs ~3%)
+            sample_weight = np.broadcast_to(X.dtype.type(1), X.shape[0])
+        else:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
         if first_call:
             self._multilabel = y.ndim == 2
             if self._multilabel:

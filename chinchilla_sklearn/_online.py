@@ -46,10 +46,11 @@ so the L1 part keeps weights exactly zero (a weight is zero while ``|z| <=
 l1``: a cumulative-penalty update). A weight that a batch does not touch has
 ``G = 0`` and ``sigma = 0``, so its ``z``, ``A`` and value do not change: a
 batch of a sparse ``X`` costs O(its stored entries), with no catch-up for the
-others and nothing per feature (``_online_fast.sparse_step``, compiled: ``G``
-and the squares accumulate entry by entry into compact rows of the touched
-columns, whose leaders then move; the scratch arrays are kept between calls).
-The intercept is unpenalised.
+others and nothing per feature (``_online_fast.sparse_steps``, compiled: the
+weights, ``z``, ``root`` and the batch's squares of a feature are one record of
+a table, so a feature a batch touches costs one cache line; the scores, the
+residuals, ``G`` and the squares accumulate row by row into the records, whose
+leaders then move). The intercept is unpenalised.
 
 Starting from the weights ``W_0`` of a fit on samples of total weight
 ``n_prior``, ``z`` starts at ``-dP(W_0)`` (a subgradient of the penalty), so
@@ -209,7 +210,7 @@ class OnlineState:
         width = _online_fast.record_width(self.n_outputs, self.group,
                                           np.dtype(dtype).itemsize)
         table = _allocate_table((self.table.shape[0], width), dtype)
-        used = 3 * self.n_outputs + (1 if self.group else self.n_outputs)
+        used = 2 * self.n_outputs + (1 if self.group else self.n_outputs)
         table[:, :used] = self.table[:, :used]  # weights, z and roots
         return OnlineState(
             table, self.n_outputs, self.group, self.z_intercept.astype(dtype),
@@ -261,35 +262,30 @@ def update_online(problem, W, b, state, sample_weight, *, eta0, batch_size=None)
     """
     X, penalty = problem.X, problem.penalty
     sparse = sp.issparse(X)
+    batches = list(_batches(sample_weight, batch_size or BATCH_SIZE))
     b = b.copy()  # the kernels step it in place
     targets = _targets(problem)
     if sparse:
         arrays = _kernels.sparse_arrays(X)
         # a batch touches at most as many columns as it has stored entries
-        n_entries = max((_entries(arrays[2], rows) for rows in
-                         _batches(sample_weight, batch_size or BATCH_SIZE)),
-                        default=0)
-        columns = state.columns(n_entries)
+        columns = state.columns(max((_entries(arrays[2], rows) for rows in batches),
+                                    default=0))
         work = np.empty((3, W.shape[1]))
     loss_value = 0.0
-    for rows in _batches(sample_weight, batch_size or BATCH_SIZE):
-        if sparse:
-            batch = _batch_arrays(*arrays, rows)
-        else:
-            batch = X[rows]
+    for rows in batches:
+        batch = _batch_arrays(*arrays, rows) if sparse else X[rows]
         if state.feature_scale is None:
             state.feature_scale = _feature_scale(
                 batch[0][batch[2][0]:batch[2][-1]] if sparse else batch)
-        alpha = eta0 * STEP_FACTOR / state.feature_scale
+        step = (eta0 * STEP_FACTOR / state.feature_scale, penalty.l1, penalty.l2)
         Y, labels, s = (target[rows] if target.shape[0] else target
                         for target in targets)
-        step = (alpha, penalty.l1, penalty.l2)
         if sparse:
             # the whole step, residuals and intercept included, compiled
             value, delta, _ = _online_fast.sparse_steps(
                 *batch, Y, labels, s, state.table, W.shape[1], penalty.group, b,
                 state.z_intercept, state.root_intercept, problem.fit_intercept,
-                columns, work, *step, state.n_prior, batch_size or BATCH_SIZE)
+                columns, work, *step, state.n_prior, len(Y) + len(labels))
         else:
             value, delta = _dense_step(batch, Y, labels, s, W, b, state, step,
                                        problem.fit_intercept)
@@ -399,6 +395,11 @@ def _batches(sample_weight, batch_size):
     of weight 0 are left out, so they change nothing and the batches are the
     same as without them.
     """
+    n_samples = sample_weight.shape[0]
+    if n_samples == 0 or sample_weight.min() > 0:  # no index array: slices
+        for start in range(0, n_samples, batch_size):
+            yield slice(start, min(start + batch_size, n_samples))
+        return
     positive = np.flatnonzero(sample_weight > 0)
     for start in range(0, positive.size, batch_size):
         rows = positive[start:start + batch_size]

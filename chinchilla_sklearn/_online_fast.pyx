@@ -5,28 +5,28 @@
 The optimiser's state is one table with a record (a row) per feature, in the
 dtype of the data::
 
-    w[K] | z[K] | root[Kr] | G[K] | S[Kr] | stamp | padding to ``width``
+    w[K] | z[K] | root[Kr] | S[Kr] | padding to ``width``
 
 ``w`` the weights (the table's first K columns are ``W``, and ``coef_`` is
-their view), ``z`` and ``root`` the leader's sums, ``G`` and ``S`` the batch
-gradient and the sum of its squared per-sample gradients (zero between steps),
-``stamp`` 0 between steps and, during one, the batch row (from 1) that last
-touched the feature; ``Kr = 1`` with shared support (one root per feature),
-else ``K``. A record of one output fills half (float32: a quarter) of a 64-byte
-cache line, so a feature a batch touches costs one line, read at random,
-where separate arrays of weights, sums, roots and a map to compact scratch
-rows cost five (measured: 0.38 ms against 1.0 ms per 512-row batch of a
-text-like stream, benchmarks/README.md).
+their view), ``z`` and ``root`` the leader's sums, ``S`` the sum of the batch's
+squared per-sample gradients (zero between steps); ``Kr = 1`` with shared
+support (one root per feature), else ``K``. During a step ``z`` also sums the
+batch's gradients ``G`` (the leader's formula only needs ``z + G``). A record of
+one output is 32 bytes (float32: 16), within one 64-byte cache line: a feature
+a batch touches costs one line, read at random, where separate arrays of
+weights, sums and roots, a map to compact scratch rows and those rows cost five
+(measured: 0.3 ms against 1.0 ms per 512-row batch of a text-like stream,
+benchmarks/README.md).
 
-:func:`sparse_steps` takes every step of a ``partial_fit`` call on a CSR
-matrix in one call, batch by batch, row by row: (1) the row's scores from the
-records of its features, (2) its loss and residuals (sigmoid or softmax),
-(3) its gradients into the same records, still in the cache, listing the
-features the batch touches; then (4) the leaders of the listed features, and
-(5) the intercept's step. A step costs O(stored entries of the batch), whatever
-the number of features. A dense batch's ``G`` and ``S`` come from NumPy; its
-leaders (:func:`dense_step`), residuals (:func:`residuals`) and intercept
-(:func:`intercept_step`) use the same functions as the sparse steps.
+:func:`sparse_steps` takes the steps of a ``partial_fit`` call on a CSR matrix,
+batch by batch, row by row: (1) the row's scores from the records of its
+features, (2) its loss and residuals (sigmoid or softmax), (3) its gradients
+into the same records, still in the cache, listing the features new to the
+batch (those whose ``S`` was 0); then (4) the leaders of the listed features,
+and (5) the intercept's step. A step costs O(stored entries of the batch),
+whatever the number of features. A dense batch's ``G`` and ``S`` come from
+NumPy; its leaders (:func:`dense_step`), residuals (:func:`residuals`) and
+intercept (:func:`intercept_step`) use the same functions as the sparse steps.
 
 Every loop runs without the GIL; a weight's arithmetic is in float64 whatever
 the table's dtype. The indices are not checked against the bounds
@@ -38,6 +38,7 @@ import numpy as np
 
 from libc.math cimport copysign, exp, fabs, log, log1p, sqrt
 from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport free, qsort, realloc
 
 cdef extern from *:
     """
@@ -77,20 +78,32 @@ cdef struct Step:
     Py_ssize_t width
 
 
+cdef struct Entry:
+    # a stored entry of a row whose indices are not increasing (sorted)
+    int64_t index
+    double value
+
+
+cdef struct Buffer:
+    # room for the entries of one row, grown as needed (size -1: no memory)
+    Entry* entries
+    Py_ssize_t size
+
+
 cdef Step _layout(Py_ssize_t K, bint group, Py_ssize_t width, double alpha,
                   double l1, double l2) except *:
     """Return the parameters of a step on a table of ``width`` values per record."""
-    if width < 3 * K + 2 * (1 if group else K) + 1:
+    if width < 2 * K + 2 * (1 if group else K):
         raise ValueError(f"a table of {width} values per record cannot hold "
                          f"{K} outputs")
     return Step(1.0 / alpha, l1, l2, 0.0, width)
 
 
 def record_width(Py_ssize_t n_outputs, bint group, Py_ssize_t itemsize):
-    """Return the values per record of a table: the layout's ``3 K + 2 Kr + 1``
+    """Return the values per record of a table: the layout's ``2 K + 2 Kr``
     rounded up so records do not straddle cache lines (a power of two within a
     line, else whole lines)."""
-    cdef Py_ssize_t needed = 3 * n_outputs + 2 * (1 if group else n_outputs) + 1
+    cdef Py_ssize_t needed = 2 * n_outputs + 2 * (1 if group else n_outputs)
     cdef Py_ssize_t per_line = CACHE_LINE // itemsize, width = 1
     if needed > per_line:
         return (needed + per_line - 1) // per_line * per_line
@@ -114,19 +127,19 @@ def sparse_steps(const floating[::1] data, const index_t[::1] indices,
     may be a slice of X's: positions are absolute). Targets: ``Y`` (n_rows, K)
     0/1 for the sigmoid, or ``labels`` (n_rows,) for the softmax (then ``Y``
     has no rows); ``s`` (n_rows, K or 1) the weights of the losses. ``table``
-    changes in place on the touched features only (its ``G``, ``S`` and
-    ``stamp`` zero on entry and on return), ``b``, ``z_b`` and ``root_b`` (the
-    intercept's weight and sums) after each step when ``fit_intercept``.
-    ``columns`` has room for a batch's stored entries; ``work`` is (3, K).
-    Each row's loss is taken at the weights before its step (progressive
-    validation). Duplicate entries of a row add up before their gradient is
-    squared, as in the canonical matrix.
+    changes in place on the touched features only (its ``S`` zero on entry and
+    on return), ``b``, ``z_b`` and ``root_b`` (the intercept's weight and sums)
+    after each step when ``fit_intercept``. ``columns`` has room for a batch's
+    stored entries; ``work`` is (3, K). Each row's loss is taken at the
+    weights before its step (progressive validation). Duplicate entries of a
+    row add up before their gradient is squared, as in the canonical matrix.
     """
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1, K = n_outputs
     cdef Py_ssize_t start = 0, stop, n_steps = 0
     cdef double loss = 0.0, delta = 0.0
     cdef bint softmax = labels.shape[0] > 0
     cdef Step step = _layout(K, group, table.shape[1], alpha, l1, l2)
+    cdef Buffer buffer = Buffer(NULL, 0)
     if (work.shape[0] < 3 or work.shape[1] != K or b.shape[0] < K
             or s.shape[0] < n_rows or batch_size < 1
             or (labels.shape[0] if softmax else Y.shape[0]) < n_rows):
@@ -143,18 +156,22 @@ def sparse_steps(const floating[::1] data, const index_t[::1] indices,
                 loss += _batch(&data[0], &indices[0], &indptr[0], &Y[0, 0], NULL,
                                &s[0, 0], s.shape[1], &table[0, 0], &b[0], start,
                                stop, &columns[0], &work[0, 0], &step, &delta,
-                               1, False)
+                               &buffer, 1, False)
             else:
                 loss += _batch(&data[0], &indices[0], &indptr[0],
                                NULL if softmax else &Y[0, 0],
                                &labels[0] if softmax else NULL, &s[0, 0],
                                s.shape[1], &table[0, 0], &b[0], start, stop,
-                               &columns[0], &work[0, 0], &step, &delta, K, group)
+                               &columns[0], &work[0, 0], &step, &delta, &buffer,
+                               K, group)
             if fit_intercept:
                 _intercept(&work[1, 0], &work[2, 0], &b[0], &z_b[0], &root_b[0],
                            K, alpha, step.prior_share)
             n_steps += 1
             start = stop
+        free(buffer.entries)
+    if buffer.size < 0:
+        raise MemoryError("no memory to sort a row's entries")
     return loss, delta, n_steps
 
 
@@ -163,7 +180,7 @@ cdef inline double _batch(const floating* data, const index_t* indices,
                           const Py_ssize_t* labels, const floating* s,
                           Py_ssize_t s_columns, floating* table, const floating* b,
                           Py_ssize_t start, Py_ssize_t stop, int64_t* columns,
-                          double* work, Step* step, double* delta,
+                          double* work, Step* step, double* delta, Buffer* buffer,
                           const Py_ssize_t K, const bint group) noexcept nogil:
     """Take the step of rows ``start:stop``; return their loss, add the change
     of the penalty to ``delta``. ``work[K:2K]`` and ``work[2K:3K]`` get the
@@ -172,8 +189,6 @@ cdef inline double _batch(const floating* data, const index_t* indices,
     ``K`` and ``group`` are constants at each call, so the record's offsets
     are too.
     """
-    cdef Py_ssize_t Kr = 1 if group else K
-    cdef Py_ssize_t oG = 2 * K + Kr, oS = 3 * K + Kr, ostamp = 3 * K + 2 * Kr
     cdef Py_ssize_t width = step.width, i, k, t, n_touched = 0
     # the cache lines of a record's weights (read by the scores), of all of it
     cdef Py_ssize_t line, w_lines = (K * sizeof(floating) - 1) // CACHE_LINE + 1
@@ -182,20 +197,34 @@ cdef inline double _batch(const floating* data, const index_t* indices,
     cdef double* r = work
     cdef double* r_sum = work + K
     cdef double* r_squares = work + 2 * K
-    cdef index_t p, end = indptr[stop]
-    cdef double loss = 0.0, score
+    cdef index_t p, end = indptr[stop], previous
+    cdef bint increasing
+    cdef double loss = 0.0, score, other
     for k in range(K):
         r_sum[k] = 0.0
         r_squares[k] = 0.0
     for i in range(start, stop):
-        # 1. the scores r = b + x_i . W, the records prefetched ahead
-        if K == 1:
+        # 1. the scores r = b + x_i . W, the records prefetched ahead; and
+        # whether the row's indices increase (no duplicates)
+        increasing = True
+        previous = -1
+        if K == 1:  # two partial sums: consecutive additions do not wait
             score = b[0]
-            for p in range(indptr[i], indptr[i + 1]):
-                if p + PREFETCH_AHEAD < end:
+            other = 0.0
+            p = indptr[i]
+            while p + 1 < indptr[i + 1]:
+                if p + 1 + PREFETCH_AHEAD < end:
                     prefetch(table + indices[p + PREFETCH_AHEAD] * width)
+                    prefetch(table + indices[p + 1 + PREFETCH_AHEAD] * width)
+                increasing &= (previous < indices[p]) & (indices[p] < indices[p + 1])
+                previous = indices[p + 1]
                 score += data[p] * table[indices[p] * width]
-            r[0] = score
+                other += data[p + 1] * table[indices[p + 1] * width]
+                p += 2
+            if p < indptr[i + 1]:
+                increasing &= previous < indices[p]
+                score += data[p] * table[indices[p] * width]
+            r[0] = score + other
         else:
             for k in range(K):
                 r[k] = b[k]
@@ -204,6 +233,8 @@ cdef inline double _batch(const floating* data, const index_t* indices,
                     record = table + indices[p + PREFETCH_AHEAD] * width
                     for line in range(w_lines):
                         prefetch(<char*> record + line * CACHE_LINE)
+                increasing &= previous < indices[p]
+                previous = indices[p]
                 record = table + indices[p] * width
                 for k in range(K):
                     r[k] += data[p] * record[k]
@@ -217,76 +248,97 @@ cdef inline double _batch(const floating* data, const index_t* indices,
             r_sum[k] += r[k]
             r_squares[k] += r[k] * r[k]
         # 3. the gradients into the records (in the cache since step 1)
-        n_touched = _accumulate(data, indices, indptr[i], indptr[i + 1],
-                                i - start + 1, r, table, width, columns,
-                                n_touched, K, group)
-    # 4. the leaders of the touched features, in the order first touched
+        if increasing:
+            for p in range(indptr[i], indptr[i + 1]):
+                n_touched = _accumulate(table + indices[p] * width, indices[p],
+                                        data[p], r, columns, n_touched, K, group)
+        else:
+            n_touched = _accumulate_sorted(data, indices, indptr[i], indptr[i + 1],
+                                           r, table, width, columns, n_touched,
+                                           buffer, K, group)
+    # 4. the leaders of the listed features, in the order first touched
     for t in range(n_touched):
         if t + PREFETCH_AHEAD < n_touched:
             record = table + columns[t + PREFETCH_AHEAD] * width
             for line in range(record_lines):
                 prefetch(<char*> record + line * CACHE_LINE)
-        record = table + columns[t] * width
-        delta[0] += _lead(record, record + oG, record + oS, step, K, group)
-        for k in range(oG, ostamp + 1):
-            record[k] = 0
+        delta[0] += _lead(table + columns[t] * width, step, K, group)
     return loss
 
 
-cdef inline Py_ssize_t _accumulate(const floating* data, const index_t* indices,
-                                   index_t first, index_t last, Py_ssize_t row,
-                                   const double* r, floating* table,
-                                   Py_ssize_t width, int64_t* columns,
+cdef inline Py_ssize_t _accumulate(floating* record, int64_t j, double x,
+                                   const double* r, int64_t* columns,
                                    Py_ssize_t n_touched, const Py_ssize_t K,
                                    const bint group) noexcept nogil:
-    """Add the gradients ``x * r`` of a row's entries ``first:last`` to ``G``
-    and their squares to ``S``; list the features new to the batch; return
-    the number listed."""
-    cdef Py_ssize_t Kr = 1 if group else K
-    cdef Py_ssize_t k, oG = 2 * K + Kr, oS = 3 * K + Kr, ostamp = 3 * K + 2 * Kr
-    cdef index_t p, q, j
-    cdef floating* record
-    cdef floating stamp = <floating> row
-    cdef double x, g, a, squares
-    for p in range(first, last):
-        j = indices[p]
-        record = table + j * width
-        x = data[p]
-        # a feature new to the batch joins the list (branch-free: new
-        # features come at random)
-        columns[n_touched] = j
-        n_touched += record[ostamp] == 0
-        if record[ostamp] == stamp:
-            # a duplicate entry of this row: with a the row's gradient so
-            # far, (a + g)^2 = a^2 + (2 a + g) g
-            a = 0.0
-            for q in range(first, p):
-                if indices[q] == j:
-                    a += data[q]
-            squares = 0.0
-            for k in range(K):
-                g = x * r[k]
-                record[oG + k] += g
-                if group:
-                    squares += (2 * a * r[k] + g) * g
-                else:
-                    record[oS + k] += (2 * a * r[k] + g) * g
-            if group:
-                record[oS] += squares
-            continue
-        record[ostamp] = stamp
+    """Add the gradients ``x * r`` of feature ``j``'s entry of a row to ``z``
+    and their squares to ``S``; list ``j`` if new to the batch; return the
+    number listed.
+
+    A feature is new while its ``S`` is 0 (branch-free: new features come at
+    random). One whose gradients so far were exactly 0 may be listed twice:
+    its second leader, with ``S`` 0, leaves it as it is.
+    """
+    cdef Py_ssize_t k, Kr = 1 if group else K
+    cdef floating* z = record + K
+    cdef floating* S = record + 2 * K + Kr
+    cdef double g, squares = 0.0, seen = 0.0
+    for k in range(Kr):
+        seen += S[k]
+    columns[n_touched] = j
+    n_touched += seen == 0
+    for k in range(K):
+        g = x * r[k]
+        z[k] += g
         if group:
-            squares = 0.0
-            for k in range(K):
-                g = x * r[k]
-                record[oG + k] += g
-                squares += g * g
-            record[oS] += squares
+            squares += g * g
         else:
-            for k in range(K):
-                g = x * r[k]
-                record[oG + k] += g
-                record[oS + k] += g * g
+            S[k] += g * g
+    if group:
+        S[0] += squares
+    return n_touched
+
+
+cdef int _by_index(const void* a, const void* b) noexcept nogil:
+    """Order two entries by index (for qsort)."""
+    cdef int64_t i = (<const Entry*> a).index, j = (<const Entry*> b).index
+    return (i > j) - (i < j)
+
+
+cdef Py_ssize_t _accumulate_sorted(const floating* data, const index_t* indices,
+                                   index_t first, index_t last, const double* r,
+                                   floating* table, Py_ssize_t width,
+                                   int64_t* columns, Py_ssize_t n_touched,
+                                   Buffer* buffer, const Py_ssize_t K,
+                                   const bint group) noexcept nogil:
+    """:func:`_accumulate` for the entries ``first:last`` of a row whose indices
+    do not increase: sorted by index first, so duplicate entries add up before
+    their gradient is squared (as in the canonical matrix)."""
+    cdef Py_ssize_t n = last - first, q, run
+    cdef Entry* entries
+    cdef double x
+    if buffer.size < n:
+        if buffer.size < 0:
+            return n_touched  # out of memory earlier: sparse_steps raises
+        entries = <Entry*> realloc(buffer.entries, n * sizeof(Entry))
+        if entries == NULL:
+            buffer.size = -1
+            return n_touched
+        buffer.entries, buffer.size = entries, n
+    entries = buffer.entries
+    for q in range(n):
+        entries[q].index = indices[first + q]
+        entries[q].value = data[first + q]
+    qsort(entries, n, sizeof(Entry), _by_index)
+    q = 0
+    while q < n:
+        x = 0.0
+        run = q
+        while run < n and entries[run].index == entries[q].index:
+            x += entries[run].value
+            run += 1
+        n_touched = _accumulate(table + entries[q].index * width, entries[q].index,
+                                x, r, columns, n_touched, K, group)
+        q = run
     return n_touched
 
 
@@ -325,15 +377,15 @@ cdef inline double _softmax_residuals(double* z, Py_ssize_t label, double weight
     return loss
 
 
-cdef inline double _lead(floating* record, const floating* G, const floating* S,
-                         Step* step, const Py_ssize_t K,
+cdef inline double _lead(floating* record, Step* step, const Py_ssize_t K,
                          const bint group) noexcept nogil:
-    """Move one feature's weights to their leader; return the change of the
-    penalty.
+    """Move one feature's weights to their leader, its ``S`` back to 0; return
+    the change of the penalty.
 
-    ``A += S`` (the per-sample squares: AdaGrad's sum over samples), times
-    ``1 + prior_share`` for a feature without steps yet after a fit; then with
-    ``sigma = (sqrt(A_new) - sqrt(A)) / alpha``::
+    ``z`` holds ``z + G`` (the batch's gradients added). ``A += S`` (the
+    per-sample squares: AdaGrad's sum over samples), times ``1 + prior_share``
+    for a feature without steps yet after a fit; then with ``sigma =
+    (sqrt(A_new) - sqrt(A)) / alpha``::
 
         z += G - sigma * w,   d = sqrt(A_new) / alpha + l2
         w = -z / d, shrunk by l1: entrywise, or as a row (group)
@@ -341,9 +393,11 @@ cdef inline double _lead(floating* record, const floating* G, const floating* S,
     A weight whose ``A`` is still 0 keeps its value (no gradient yet). With
     shared support ``A`` is one per feature, summed over the outputs.
     """
+    cdef Py_ssize_t Kr = 1 if group else K
     cdef floating* w = record
     cdef floating* z = record + K
     cdef floating* root = record + 2 * K
+    cdef floating* S = record + 2 * K + Kr
     cdef double before = 0.0, after = 0.0, norm = 0.0, change = 0.0
     cdef double squared, old, new, shrink, value
     cdef Py_ssize_t k
@@ -351,6 +405,7 @@ cdef inline double _lead(floating* record, const floating* G, const floating* S,
     cdef bint prior = step.prior_share > 0 and root[0] == 0
     if group:
         squared = S[0]
+        S[0] = 0
         if prior:
             squared *= 1.0 + step.prior_share
         old = root[0]
@@ -359,7 +414,7 @@ cdef inline double _lead(floating* record, const floating* G, const floating* S,
             return 0.0
         for k in range(K):
             before += <double> w[k] * w[k]
-            value = z[k] + G[k] + (old - new) * inv_alpha * w[k]
+            value = z[k] + (old - new) * inv_alpha * w[k]
             z[k] = <floating> value
             norm += value * value
         norm = sqrt(norm)
@@ -372,6 +427,7 @@ cdef inline double _lead(floating* record, const floating* G, const floating* S,
         return 0.5 * l2 * (after - before) + l1 * (sqrt(after) - sqrt(before))
     for k in range(K):
         squared = S[k]
+        S[k] = 0
         if prior:
             squared *= 1.0 + step.prior_share
         old = root[k]
@@ -379,7 +435,7 @@ cdef inline double _lead(floating* record, const floating* G, const floating* S,
         if new == 0:
             continue
         before = w[k]
-        value = z[k] + G[k] + (old - new) * inv_alpha * before
+        value = z[k] + (old - new) * inv_alpha * before
         z[k] = <floating> value
         # prox of |.|: soft thresholding of -z at l1, divided by d; without
         # branches (the sign of z is a coin flip for the branch predictor)
@@ -427,15 +483,18 @@ def dense_step(const floating[:, ::1] G, const floating[:, ::1] S,
     K) and ``S`` (n_features, Kr), in the table's dtype; return the change of
     the penalty (the table as in :func:`sparse_steps`)."""
     cdef Step step = _layout(n_outputs, group, table.shape[1], alpha, l1, l2)
-    cdef Py_ssize_t j
+    cdef Py_ssize_t j, k, K = n_outputs, Kr = 1 if group else n_outputs
     cdef double delta = 0.0
-    if G.shape[1] != n_outputs or S.shape[1] != (1 if group else n_outputs):
+    if G.shape[1] != K or S.shape[1] != Kr or G.shape[0] != table.shape[0]:
         raise ValueError("G must be (n_features, K), S (n_features, Kr)")
     step.prior_share = prior_share
     with nogil:
         for j in range(table.shape[0]):
-            delta += _lead(&table[j, 0], &G[j, 0], &S[j, 0], &step, n_outputs,
-                           group)
+            for k in range(K):
+                table[j, K + k] += G[j, k]
+            for k in range(Kr):
+                table[j, 2 * K + Kr + k] = S[j, k]
+            delta += _lead(&table[j, 0], &step, K, group)
     return delta
 
 

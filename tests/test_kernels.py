@@ -249,7 +249,7 @@ def test_online_steps_match_numpy(kind, index_dtype, group, link, n_prior):
     ours = (table[:, :K], table[:, K:2 * K], table[:, 2 * K:2 * K + Kr])
     for mine, reference in zip(ours, (W, z, root)):
         assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
-    assert not table[:, 2 * K + Kr:].any()  # G, S, stamp and padding: zeros
+    assert not table[:, 2 * K + Kr:].any()  # S and the padding: zeros
     assert delta == pytest.approx(_penalty(table[:, :K], group, **params)
                                   - _penalty(before[:, :K], group, **params),
                                   rel=1e-10)
@@ -310,13 +310,15 @@ def test_online_steps_float32_table(dtype):
 
 def test_table_layout():
     """Records do not straddle cache lines; a large table is aligned."""
-    assert _online_fast.record_width(1, False, 8) == 8
-    assert _online_fast.record_width(1, False, 4) == 8
-    assert _online_fast.record_width(3, True, 8) == 16  # 3 * 3 + 2 + 1 = 12
-    assert _online_fast.record_width(20, False, 8) == 104  # 101: 13 lines
+    assert _online_fast.record_width(1, False, 8) == 4
+    assert _online_fast.record_width(1, False, 4) == 4
+    assert _online_fast.record_width(3, True, 8) == 8  # 2 * 3 + 2
+    assert _online_fast.record_width(3, False, 8) == 16  # 12: a power of two
+    assert _online_fast.record_width(20, False, 8) == 80  # 80: 10 lines
     table = _online._allocate_table((100_000, 8), np.float64)
     assert table.__array_interface__["data"][0] % 64 == 0
     assert not table.any() and table.flags.writeable
     with pytest.raises(ValueError, match="cannot hold"):
         _online_fast.dense_step(np.zeros((4, 3)), np.zeros((4, 3)),
                                 np.zeros((4, 8)), 3, False, 1.0, 0.0, 1.0, 0.0)
+    assert _online_fast.record_width(3, False, 8) > 8
