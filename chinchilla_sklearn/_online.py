@@ -67,7 +67,6 @@ References
    learning and stochastic optimization". JMLR 12, 2121-2159.
 """
 
-import mmap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,12 +89,9 @@ BATCH_SIZE = 512
 # sums and 512 rows, bench_online.py: 12 gives 0.7903 / 0.7964 after 1 / 5
 # epochs, 23 0.7917 / 0.7985, 45 0.7916 / 0.7982.
 STEP_FACTOR = 23.0
-# The state table is aligned to, and advised into, pages of this size where the
-# system has them (Linux's transparent huge pages): its records are read at
-# random, and with 4 KiB pages each read of a table of several MB also misses
-# the TLB. Measured (benchmarks/README.md): 512-row batches of a 100,000-feature
-# stream took 0.46 ms with the advised table, 0.74-0.82 ms without.
-HUGE_PAGE = 2 << 20
+# The state table starts on a cache line (64 bytes, the largest common size), so
+# no record straddles two lines.
+CACHE_LINE = 64
 
 
 @dataclass
@@ -185,7 +181,7 @@ class OnlineState:
         return {**vars(self), "_columns": None}
 
     def __setstate__(self, state):
-        """Restore a pickled state, its table aligned again (see HUGE_PAGE)."""
+        """Restore a pickled state, its table on a cache line again."""
         vars(self).update(state)
         self.table = _allocate_table(self.table.shape, self.table.dtype, self.table)
 
@@ -335,22 +331,12 @@ def _targets(problem):
 
 
 def _allocate_table(shape, dtype, values=None):
-    """Return a table of ``shape`` and ``dtype``: zeros, or a copy of ``values``.
-
-    On systems with ``madvise`` and transparent huge pages, the table starts on
-    a huge page boundary and is advised into huge pages (see HUGE_PAGE);
-    elsewhere, on a cache line boundary, so no record straddles two lines.
-    """
+    """Return a table of ``shape`` and ``dtype`` starting on a cache line:
+    zeros, or a copy of ``values``."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    if nbytes >= HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE"):
-        memory = mmap.mmap(-1, nbytes + HUGE_PAGE)  # anonymous: zeros
-        memory.madvise(mmap.MADV_HUGEPAGE)
-        alignment = HUGE_PAGE
-    else:
-        memory, alignment = np.zeros(nbytes + 64, dtype=np.uint8), 64
-    raw = np.frombuffer(memory, dtype=np.uint8)
-    offset = -raw.__array_interface__["data"][0] % alignment
+    raw = np.zeros(nbytes + CACHE_LINE, dtype=np.uint8)
+    offset = -raw.__array_interface__["data"][0] % CACHE_LINE
     table = raw[offset:offset + nbytes].view(dtype).reshape(shape)
     if values is not None:
         table[...] = values
