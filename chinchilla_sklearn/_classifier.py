@@ -492,9 +492,12 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
 
         Labels are encoded against ``classes_``, fixed by the first call.
         """
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
+        if sample_weight is None:  # ones: nothing to check (a check costs ~3%)
+            sample_weight = np.broadcast_to(X.dtype.type(1), X.shape[0])
+        else:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
         if first_call:
             self._multilabel = y.ndim == 2
             if self._multilabel:
@@ -517,9 +520,9 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     def _online_start(self, problem):
         """Return the weights, intercept and optimiser state a call starts from.
 
-        The weights are ``coef_.T``, updated in place when it is a C-ordered
-        array of the data's dtype, as partial_fit leaves it (so a call costs
-        O(nnz), not O(n_features)).
+        The weights are the state's (``coef_.T`` is their view after a call,
+        so a call costs O(nnz), not O(n_features)); a ``coef_`` set otherwise
+        (fit, sparsify, assignment) is copied into the state.
         """
         n_features, n_outputs = problem.X.shape[1], problem.Y.shape[1]
         dtype = problem.X.dtype
@@ -528,18 +531,19 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
             W = np.zeros((n_features, n_outputs), dtype=dtype)
             b = np.zeros(n_outputs, dtype=dtype)
         else:  # after fit or an earlier call: continue from coef_ (dense or not)
-            coef = coef.toarray() if sp.issparse(coef) else coef
-            # W rows in C order (a copy only after fit, sparsify or a new dtype)
-            W = np.ascontiguousarray(coef.T, dtype=dtype)
+            W = (coef.toarray() if sp.issparse(coef) else coef).T
             b = np.asarray(self.intercept_, dtype=dtype)
         state = getattr(self, "_online_state", None)
         width = 1 if problem.penalty.group else n_outputs
         if state is not None and state.root.shape[1] != width:
             state = None  # shared_support was changed: its steps start over
         if state is None:
-            state = OnlineState.start(problem.penalty, W, b,
+            state = OnlineState.start(problem.penalty, W.astype(dtype, copy=False), b,
                                       n_prior=getattr(self, "_fit_weight", 0.0))
-        return W, b, state.astype(dtype)
+        else:
+            state = state.astype(dtype)
+            state.set_weights(W)
+        return state.weights, b, state
 
     def _set_online_solution(self, W, state, result):
         """Set the fitted attributes after a partial_fit call."""

@@ -46,10 +46,11 @@ so the L1 part keeps weights exactly zero (a weight is zero while ``|z| <=
 l1``: a cumulative-penalty update). A weight that a batch does not touch has
 ``G = 0`` and ``sigma = 0``, so its ``z``, ``A`` and value do not change: a
 batch of a sparse ``X`` costs O(its stored entries), with no catch-up for the
-others and nothing per feature (``_online_fast.sparse_step``, compiled: ``G``
-and the squares accumulate entry by entry into compact rows of the touched
-columns, whose leaders then move; the scratch arrays are kept between calls).
-The intercept is unpenalised.
+others and nothing per feature (``_online_fast.sparse_steps``, compiled: the
+weights, ``z``, ``root`` and the batch's squares of a feature are one record of
+a table, so a feature a batch touches costs one cache line; the scores, the
+residuals, ``G`` and the squares accumulate row by row into the records, whose
+leaders then move). The intercept is unpenalised.
 
 Starting from the weights ``W_0`` of a fit on samples of total weight
 ``n_prior``, ``z`` starts at ``-dP(W_0)`` (a subgradient of the penalty), so
@@ -71,7 +72,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels, _kernels_fast, _online_fast
+from . import _kernels, _online_fast
+from ._loss import ClassLabels
 
 # Rows of positive weight per mini-batch: partial_fit cuts the rows of each
 # call into batches of BATCH_SIZE. benchmarks/bench_online.py (text-like, 100k
@@ -87,22 +89,29 @@ BATCH_SIZE = 512
 # sums and 512 rows, bench_online.py: 12 gives 0.7903 / 0.7964 after 1 / 5
 # epochs, 23 0.7917 / 0.7985, 45 0.7916 / 0.7982.
 STEP_FACTOR = 23.0
+# The state table starts on a cache line (64 bytes, the largest common size), so
+# no record straddles two lines.
+CACHE_LINE = 64
 
 
 @dataclass
 class OnlineState:
-    """The optimiser's state between calls (the weights are kept by the caller).
+    """The optimiser's state between calls, weights included.
 
-    :func:`update_online` updates its arrays in place: copying them would cost
+    :func:`update_online` updates it in place: copying it would cost
     O(n_features) per call.
 
     Parameters
     ----------
-    z : ndarray of shape (n_features, n_outputs)
-        Sum of the loss gradients minus the proximal centres (see module).
-    root : ndarray of shape (n_features, n_outputs) or (n_features, 1)
-        ``sqrt(A)``, ``A`` the sum of the squared batch gradients (one per
-        feature, summed over the outputs, with shared support).
+    table : ndarray of shape (n_features, width)
+        One record per feature (``_online_fast``): the weights ``W`` (the
+        first ``n_outputs`` columns, whose view is ``coef_.T`` after a call),
+        ``z`` (the sum of the loss gradients minus the proximal centres, see
+        module), ``root`` (``sqrt(A)``, one per feature with shared support)
+        and the scratch of a step.
+    n_outputs : int
+    group : bool
+        Shared support: one root per feature.
     z_intercept, root_intercept : ndarray of shape (n_outputs,)
         The same for the intercept.
     feature_scale : float or None
@@ -120,8 +129,9 @@ class OnlineState:
         Number of mini-batch steps taken.
     """
 
-    z: np.ndarray
-    root: np.ndarray
+    table: np.ndarray
+    n_outputs: int
+    group: bool
     z_intercept: np.ndarray
     root_intercept: np.ndarray
     feature_scale: float
@@ -129,51 +139,79 @@ class OnlineState:
     n_prior: float = 0.0
     n_seen: float = 0.0
     n_updates: int = 0
-    _scratch: tuple = field(default=None, repr=False, compare=False)
+    _columns: np.ndarray = field(default=None, repr=False, compare=False)
 
-    def scratch(self, n_features, n_columns, n_outputs):
-        """Return the scratch arrays of ``_online_fast.sparse_step``.
+    @property
+    def weights(self):
+        """``W``, of shape (n_features, n_outputs): a view of the table."""
+        return self.table[:, :self.n_outputs]
 
-        ``position`` (-1 for each of ``n_features``), and ``columns``,
-        ``last_row`` (-1) and ``scratch`` (zeros) for batches that touch up
-        to ``n_columns`` columns with ``n_outputs``. Made once and kept
-        between calls, larger when a batch needs more (the steps leave them
-        as they found them), so a call costs nothing per feature; not pickled.
+    @property
+    def z(self):
+        """``z``, of shape (n_features, n_outputs): a view of the table."""
+        return self.table[:, self.n_outputs:2 * self.n_outputs]
+
+    @property
+    def root(self):
+        """``sqrt(A)``, of shape (n_features, 1 or n_outputs): a view."""
+        width = 1 if self.group else self.n_outputs
+        return self.table[:, 2 * self.n_outputs:2 * self.n_outputs + width]
+
+    def columns(self, n_entries):
+        """Return a scratch array of ``n_entries`` or more feature indices.
+
+        Kept between calls (a fresh one would cost page faults at every call)
+        and not pickled.
         """
-        position, columns, last_row, scratch = self._scratch or (None,) * 4
-        if position is None or position.size != n_features:
-            position = np.full(n_features, -1, dtype=np.int64)
-        if scratch is None or scratch.shape[0] < n_columns or (
-                scratch.shape[1] != 3 * n_outputs):
-            columns = np.zeros(n_columns, dtype=np.int64)
-            last_row = np.full(n_columns, -1, dtype=np.int64)
-            scratch = np.zeros((n_columns, 3 * n_outputs))
-        self._scratch = (position, columns, last_row, scratch)
-        return self._scratch
+        if self._columns is None or self._columns.size < n_entries:
+            self._columns = np.empty(max(n_entries, 1), dtype=np.int64)
+        return self._columns
+
+    def set_weights(self, W):
+        """Make ``W`` the weights: nothing to do when it is the table's view
+        (``coef_.T`` after a call), else copied in (after fit, sparsify, a
+        new ``coef_`` or unpickling)."""
+        view = self.weights
+        if not (W.shape == view.shape and W.strides == view.strides
+                and W.__array_interface__["data"] == view.__array_interface__["data"]):
+            view[...] = W
 
     def __getstate__(self):
-        """Return the state to pickle: without the scratch arrays."""
-        return {**vars(self), "_scratch": None}
+        """Return the state to pickle: without the scratch array."""
+        return {**vars(self), "_columns": None}
+
+    def __setstate__(self, state):
+        """Restore a pickled state, its table on a cache line again."""
+        vars(self).update(state)
+        self.table = _allocate_table(self.table.shape, self.table.dtype, self.table)
 
     @classmethod
     def start(cls, penalty, W, b, n_prior=0.0):
         """Return the state whose leader is ``(W, b)``: zeros, or the weights of a
         fit on samples of total weight ``n_prior``."""
-        width = 1 if penalty.group else W.shape[1]
-        return cls(-_subgradient(penalty, W),
-                   np.zeros((W.shape[0], width), dtype=W.dtype),
-                   np.zeros_like(b), np.zeros_like(b), None, penalty.value(W),
-                   float(n_prior), float(n_prior), 0)
+        n_features, n_outputs = W.shape
+        width = _online_fast.record_width(n_outputs, penalty.group, W.itemsize)
+        table = _allocate_table((n_features, width), W.dtype)
+        state = cls(table, n_outputs, penalty.group, np.zeros_like(b),
+                    np.zeros_like(b), None, penalty.value(W), float(n_prior),
+                    float(n_prior), 0)
+        state.weights[...] = W
+        state.z[...] = -_subgradient(penalty, W)
+        return state
 
     def astype(self, dtype):
         """Return the state with its arrays in ``dtype`` (itself if they are)."""
-        if self.z.dtype == dtype:
+        if self.table.dtype == dtype:
             return self
+        width = _online_fast.record_width(self.n_outputs, self.group,
+                                          np.dtype(dtype).itemsize)
+        table = _allocate_table((self.table.shape[0], width), dtype)
+        used = 2 * self.n_outputs + (1 if self.group else self.n_outputs)
+        table[:, :used] = self.table[:, :used]  # weights, z and roots
         return OnlineState(
-            self.z.astype(dtype), self.root.astype(dtype),
-            self.z_intercept.astype(dtype), self.root_intercept.astype(dtype),
-            self.feature_scale, self.penalty_value, self.n_prior, self.n_seen,
-            self.n_updates,
+            table, self.n_outputs, self.group, self.z_intercept.astype(dtype),
+            self.root_intercept.astype(dtype), self.feature_scale,
+            self.penalty_value, self.n_prior, self.n_seen, self.n_updates,
         )
 
 
@@ -201,8 +239,8 @@ def update_online(problem, W, b, state, sample_weight, *, eta0, batch_size=None)
         The rows of this call; ``problem.X`` is a CSR matrix or array, or a
         dense array, and ``problem.s`` holds ``C`` and the class weights.
     W : ndarray of shape (n_features, n_outputs)
-        The weights, C-ordered, updated in place (only the rows a batch
-        touches change).
+        The weights: ``state.weights``, updated in place (only the rows a
+        batch touches change).
     b : ndarray of shape (n_outputs,)
         The intercept before the call (not modified).
     state : OnlineState
@@ -221,46 +259,34 @@ def update_online(problem, W, b, state, sample_weight, *, eta0, batch_size=None)
     X, penalty = problem.X, problem.penalty
     sparse = sp.issparse(X)
     batches = list(_batches(sample_weight, batch_size or BATCH_SIZE))
+    b = b.copy()  # the kernels step it in place
+    targets = _targets(problem)
     if sparse:
         arrays = _kernels.sparse_arrays(X)
         # a batch touches at most as many columns as it has stored entries
-        spans = [_span(rows) for rows in batches]
-        n_touched = max((int(arrays[2][stop] - arrays[2][start])
-                         for start, stop in spans), default=0)
-        scratch = state.scratch(X.shape[1], min(n_touched, X.shape[1]), W.shape[1])
+        columns = state.columns(max((_entries(arrays[2], rows) for rows in batches),
+                                    default=0))
+        work = np.empty((3, W.shape[1]))
     loss_value = 0.0
     for rows in batches:
-        # 1. the residuals at the current weights (progressive loss: each
-        # row's loss before its step)
-        if sparse:
-            batch = _batch_arrays(*arrays, rows)
-            Z = np.empty((batch[2].size - 1, W.shape[1]), dtype=W.dtype)
-            _kernels_fast.gather(*batch, W, Z)
-        else:
-            batch = X[rows]
-            Z = batch @ W
-        Z += b
-        value, R, _ = problem.loss.derivatives(problem.Y[rows], Z, problem.s[rows])
-        loss_value += value
+        batch = _batch_arrays(*arrays, rows) if sparse else X[rows]
         if state.feature_scale is None:
             state.feature_scale = _feature_scale(
                 batch[0][batch[2][0]:batch[2][-1]] if sparse else batch)
-        # 2. the step of the weights (compiled) and of the intercept
-        n_rows = R.shape[0]
-        prior_share = state.n_prior / n_rows if state.n_prior > 0 else 0.0
-        step = (eta0 * STEP_FACTOR / state.feature_scale, penalty.l1, penalty.l2,
-                penalty.group, prior_share)
+        step = (eta0 * STEP_FACTOR / state.feature_scale, penalty.l1, penalty.l2)
+        Y, labels, s = (target[rows] if target.shape[0] else target
+                        for target in targets)
         if sparse:
-            state.penalty_value += _online_fast.sparse_step(
-                *batch, R, W, state.z, state.root, *scratch, *step)
+            # the whole step, residuals and intercept included, compiled
+            value, delta, _ = _online_fast.sparse_steps(
+                *batch, Y, labels, s, state.table, W.shape[1], penalty.group, b,
+                state.z_intercept, state.root_intercept, problem.fit_intercept,
+                columns, work, *step, state.n_prior, len(Y) + len(labels))
         else:
-            G = np.asarray(batch.T @ R, dtype=np.float64)
-            S = np.asarray(np.square(batch, dtype=np.float64).T @ np.square(
-                R, dtype=np.float64))
-            state.penalty_value += _online_fast.dense_step(
-                G, S, W, state.z, state.root, *step)
-        if problem.fit_intercept:
-            b = _intercept_step(state, R, b, step[0], prior_share)
+            value, delta = _dense_step(batch, Y, labels, s, W, b, state, step,
+                                       problem.fit_intercept)
+        loss_value += value
+        state.penalty_value += delta
         state.n_updates += 1
     weight = float(sample_weight.sum())
     state.n_seen += weight
@@ -268,24 +294,60 @@ def update_online(problem, W, b, state, sample_weight, *, eta0, batch_size=None)
     return OnlineResult(b, objective, loss_value, weight)
 
 
-def _intercept_step(state, R, b, alpha, prior_share):
-    """Return the intercept after the batch's step (its state updated in place).
+def _dense_step(X_B, Y, labels, s, W, b, state, step, fit_intercept):
+    """Take the step of a dense batch; return its loss and the change of the
+    penalty (``b`` and the state updated in place).
 
-    The step of an unpenalised weight whose feature is 1 in every row, but
-    with the squared batch gradient in ``A`` (see BATCH_SIZE), and the
-    prior's share of the per-sample squares on the first step after a fit.
+    ``G`` and ``S`` on all columns with NumPy; the residuals, leaders and
+    intercept step with the sparse steps' functions.
     """
-    g_b = R.sum(axis=0)
-    squared = np.square(g_b, dtype=np.float64)
-    root = state.root_intercept
-    if prior_share > 0 and not np.any(root):  # first step after a fit
-        squared += prior_share * np.square(R, dtype=np.float64).sum(axis=0)
-    root_new = np.sqrt(root * root + squared).astype(b.dtype)
-    state.z_intercept += g_b - (root_new - root) / alpha * b
-    state.root_intercept = root_new
-    seen = root_new > 0
-    return np.where(seen, -state.z_intercept * alpha / np.where(seen, root_new, 1),
-                    b).astype(b.dtype, copy=False)
+    R = np.ascontiguousarray(X_B @ W + b, dtype=W.dtype)
+    value = _online_fast.residuals(R, Y, labels, s)
+    G = np.asarray(X_B.T @ R, dtype=np.float64)
+    S = np.square(X_B, dtype=np.float64).T @ np.square(R, dtype=np.float64)
+    if state.group:
+        S = S.sum(axis=1, keepdims=True)
+    prior_share = state.n_prior / R.shape[0] if state.n_prior > 0 else 0.0
+    delta = _online_fast.dense_step(
+        G.astype(W.dtype), S.astype(W.dtype), state.table, W.shape[1], state.group,
+        *step, prior_share)
+    if fit_intercept:
+        _online_fast.intercept_step(
+            R.sum(axis=0, dtype=np.float64), np.square(R, dtype=np.float64).sum(
+                axis=0), b, state.z_intercept, state.root_intercept, step[0],
+            prior_share)
+    return value, delta
+
+
+def _targets(problem):
+    """Return ``Y`` (sigmoid; else no rows), ``labels`` (softmax; else empty)
+    and ``s`` (2-D) of a problem, as the kernels take them."""
+    Y, s, dtype = problem.Y, problem.s, problem.X.dtype
+    s = np.ascontiguousarray(s.reshape(s.shape[0], -1), dtype=dtype)
+    if isinstance(Y, ClassLabels):
+        return (np.empty((0, Y.n_classes), dtype=dtype),
+                np.ascontiguousarray(Y.labels, dtype=np.intp), s)
+    return np.ascontiguousarray(Y, dtype=dtype), np.empty(0, dtype=np.intp), s
+
+
+def _allocate_table(shape, dtype, values=None):
+    """Return a table of ``shape`` and ``dtype`` starting on a cache line:
+    zeros, or a copy of ``values``."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.zeros(nbytes + CACHE_LINE, dtype=np.uint8)
+    offset = -raw.__array_interface__["data"][0] % CACHE_LINE
+    table = raw[offset:offset + nbytes].view(dtype).reshape(shape)
+    if values is not None:
+        table[...] = values
+    return table
+
+
+def _entries(indptr, rows):
+    """Return the number of stored entries of the ``rows`` of a CSR ``X``."""
+    if isinstance(rows, slice):
+        return int(indptr[rows.stop] - indptr[rows.start])
+    return int((indptr[rows + 1] - indptr[rows]).sum())
 
 
 def _feature_scale(values):
@@ -319,19 +381,17 @@ def _batches(sample_weight, batch_size):
     of weight 0 are left out, so they change nothing and the batches are the
     same as without them.
     """
+    n_samples = sample_weight.shape[0]
+    if n_samples == 0 or sample_weight.min() > 0:  # no index array: slices
+        for start in range(0, n_samples, batch_size):
+            yield slice(start, min(start + batch_size, n_samples))
+        return
     positive = np.flatnonzero(sample_weight > 0)
     for start in range(0, positive.size, batch_size):
         rows = positive[start:start + batch_size]
         first, last = int(rows[0]), int(rows[-1]) + 1
         # consecutive rows (no weight 0 among them): a slice, so views, not copies
         yield slice(first, last) if last - first == rows.size else rows
-
-
-def _span(rows):
-    """Return the first row of a batch and the row after its last."""
-    if isinstance(rows, slice):
-        return rows.start, rows.stop
-    return int(rows[0]), int(rows[-1]) + 1
 
 
 def _batch_arrays(data, indices, indptr, rows):

@@ -4,9 +4,10 @@ Every product of ``_kernels.Block`` (``X @ W``, ``X.T @ R``, ``(X * X).T @ D``)
 and ``column_norms`` on random CSR and CSC matrices of every supported data type
 (float32, float64) and index type (int32, int64), with empty rows and columns,
 unsorted or duplicate indices, read-only arrays and 1 to 40 dense columns (the
-kernels' tiles of 16, 8, 4 and single columns); and one step of
-``_online_fast.sparse_step`` / ``dense_step`` against the formula of
-``_online.py`` written with NumPy.
+kernels' tiles of 16, 8, 4 and single columns); and the steps of
+``_online_fast`` (sparse and dense, sigmoid and softmax, elementwise and group,
+after a fit or not) against the formulas of ``_online.py`` written with NumPy
+and the losses of ``_loss.py``.
 """
 
 import numpy as np
@@ -14,7 +15,8 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from chinchilla_sklearn import _kernels, _online_fast
+from chinchilla_sklearn import _kernels, _online, _online_fast
+from chinchilla_sklearn._loss import ClassLabels, SigmoidLoss, SoftmaxLoss
 
 FORMATS = ["csr", "csc"]
 DTYPES = [np.float32, np.float64]
@@ -132,12 +134,13 @@ def test_empty_matrix(fmt):
     assert_array_equal(block.squared_rmatmul(np.ones((4, 1))), np.zeros((3, 1)))
 
 
-def _numpy_step(X_B, R, W, z, root, alpha, l1, l2, group):
+def _numpy_step(X_B, R, W, z, root, alpha, l1, l2, group, prior_share=0.0):
     """One step of ``_online.py``'s formula on all columns, with NumPy."""
-    X_B = X_B.toarray().astype(np.float64)
+    X_B = X_B.toarray().astype(np.float64) if sp.issparse(X_B) else X_B
     G, S = X_B.T @ R, np.square(X_B).T @ np.square(R)
     if group:
         S = S.sum(axis=1, keepdims=True)
+    S = np.where(root[:, :1] == 0, (1 + prior_share) * S, S)
     new = np.sqrt(root**2 + S)
     z = z + G + (root - new) / alpha * W
     d = new / alpha + l2
@@ -150,50 +153,172 @@ def _numpy_step(X_B, R, W, z, root, alpha, l1, l2, group):
     return W, z, new
 
 
+def _numpy_intercept_step(R, b, z_b, root_b, alpha, prior_share=0.0):
+    """The intercept's step of ``_online.py`` with NumPy: the squared batch
+    gradient, plus the prior's share of the per-sample squares at first."""
+    g = R.sum(axis=0)
+    squared = g**2
+    if prior_share > 0 and not np.any(root_b):
+        squared = squared + prior_share * np.square(R).sum(axis=0)
+    new = np.sqrt(root_b**2 + squared)
+    z_b = z_b + g - (new - root_b) / alpha * b
+    b = np.where(new > 0, -z_b * alpha / np.where(new > 0, new, 1), b)
+    return b, z_b, new
+
+
 def _penalty(W, group, alpha, l1, l2):
     """The penalty ``l2 / 2 ||W||^2 + l1 h(W)``."""
     h = np.linalg.norm(W, axis=1).sum() if group else np.abs(W).sum()
     return 0.5 * l2 * np.sum(W**2) + l1 * h
 
 
+LINKS = ["binary", "multilabel", "softmax"]
+
+
+def _targets(link, n_rows, dtype, rng):
+    """Targets of ``link`` as the kernels and as ``_loss`` take them."""
+    if link == "softmax":
+        labels = rng.integers(0, 3, n_rows)
+        s = rng.uniform(0.5, 2.0, n_rows).astype(dtype)
+        kernel = (np.empty((0, 3), dtype), labels.astype(np.intp), s[:, None])
+        return kernel, (ClassLabels(labels, 3), s, SoftmaxLoss())
+    K = 1 if link == "binary" else 3
+    Y = (rng.random((n_rows, K)) < 0.4).astype(dtype)
+    s = rng.uniform(0.5, 2.0, (n_rows, K)).astype(dtype)  # per entry
+    return (Y, np.empty(0, np.intp), s), (Y, s, SigmoidLoss())
+
+
+def _state(n_features, K, group, dtype, rng):
+    """A table holding random weights, sums and roots (a quarter never stepped)."""
+    table = _online._allocate_table(
+        (n_features, _online_fast.record_width(K, group, np.dtype(dtype).itemsize)),
+        dtype)
+    Kr = 1 if group else K
+    table[:, :2 * K] = rng.standard_normal((n_features, 2 * K))
+    table[:, 2 * K:2 * K + Kr] = rng.random((n_features, Kr))
+    table[::4, 2 * K:2 * K + Kr] = 0  # never stepped: these keep W
+    return table, Kr
+
+
+@pytest.mark.parametrize("n_prior", [0.0, 50.0], ids=["stream", "after_fit"])
+@pytest.mark.parametrize("link", LINKS)
 @pytest.mark.parametrize("group", [False, True], ids=["elementwise", "group"])
 @pytest.mark.parametrize("index_dtype", INDEX_DTYPES, ids=["int32", "int64"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_online_step_matches_numpy(kind, index_dtype, group):
-    """sparse_step (touched columns) and dense_step (all columns) against the
-    formula; untouched columns keep their weights, the scratch is left clean."""
-    X, _ = _matrix("csr", np.float64, index_dtype, kind)
+def test_online_steps_match_numpy(kind, index_dtype, group, link, n_prior):
+    """sparse_steps (two batches, touched columns), dense_step (all columns),
+    residuals and intercept_step against the formulas of ``_online.py`` and
+    the losses of ``_loss.py``: untouched columns keep their weights, the
+    table's scratch is left clean."""
+    X, dense_X = _matrix("csr", np.float64, index_dtype, kind)
     rng = np.random.default_rng(4)
-    n_features, n_outputs = X.shape[1], 3
-    R = rng.standard_normal((X.shape[0], n_outputs))
-    W = rng.standard_normal((n_features, n_outputs))
-    z = rng.standard_normal((n_features, n_outputs))
-    root = rng.random((n_features, 1 if group else n_outputs))
-    root[::4] = 0  # never stepped: these keep W until a gradient arrives
+    (Y, labels, s), (Y_loss, s_loss, loss) = _targets(link, X.shape[0], np.float64,
+                                                     rng)
+    K = 1 if link == "binary" else 3
+    group = group and K > 1
+    table, Kr = _state(X.shape[1], K, group, np.float64, rng)
+    before = table.copy()
+    b, z_b, root_b = rng.standard_normal((3, K))
+    root_b = np.abs(root_b) * (n_prior == 0)  # a fit's stream: roots 0
     params = dict(alpha=0.3, l1=0.2, l2=0.5)
-    expected = _numpy_step(X, R, W, z, root, group=group, **params)
-    position = np.full(n_features, -1, dtype=np.int64)
-    columns = np.zeros(X.nnz, dtype=np.int64)
-    last_row = np.full(X.nnz, -1, dtype=np.int64)
-    scratch = np.zeros((X.nnz, 3 * n_outputs))
-    sparse = [W.copy(), z.copy(), root.copy()]
-    delta = _online_fast.sparse_step(X.data, X.indices, X.indptr, R, *sparse,
-                                     position, columns, last_row, scratch,
-                                     *params.values(),
-                                     group, 0.0)
-    touched = np.zeros(n_features, dtype=bool)
-    touched[X.indices] = True
+    # the reference, batch by batch: rows 0:20 then 20:37
+    W, z, root = (before[:, :K], before[:, K:2 * K], before[:, 2 * K:2 * K + Kr])
+    ref_b, ref_z_b, ref_root_b = b, z_b, root_b
+    ref_loss = 0.0
+    touched = np.zeros(X.shape[1], dtype=bool)
+    for rows in (slice(0, 20), slice(20, 37)):
+        Z = dense_X[rows] @ W + ref_b
+        value, R, _ = loss.derivatives(Y_loss[rows], Z, s_loss[rows])
+        ref_loss += value
+        share = n_prior / 20 if rows.start == 0 else n_prior / 17
+        stepped = _numpy_step(dense_X[rows], R, W, z, root, group=group,
+                              prior_share=share, **params)
+        in_batch = np.isin(np.arange(X.shape[1]), X[rows].indices)[:, None]
+        W, z, root = (np.where(in_batch, new, old)
+                      for new, old in zip(stepped, (W, z, root)))
+        ref_b, ref_z_b, ref_root_b = _numpy_intercept_step(
+            R, ref_b, ref_z_b, ref_root_b, params["alpha"], share)
+        touched |= in_batch[:, 0]
     assert not touched[7]  # the empty column
-    for ours, reference, before in zip(sparse, expected, (W, z, root)):
-        assert_allclose(ours, np.where(touched[:, None], reference, before),
-                        rtol=1e-12, atol=1e-12)
-    assert delta == pytest.approx(_penalty(sparse[0], group, **params)
-                                  - _penalty(W, group, **params), rel=1e-10)
-    assert np.all(position == -1) and np.all(last_row == -1) and not scratch.any()
-    dense_X = X.toarray()
-    G = dense_X.T @ R
-    S = np.square(dense_X).T @ np.square(R)
-    dense = [W.copy(), z.copy(), root.copy()]
-    _online_fast.dense_step(G, S, *dense, *params.values(), group, 0.0)
-    for ours, reference in zip(dense, expected):
-        assert_allclose(ours, reference, rtol=1e-12, atol=1e-12)
+    intercept = [b.copy(), z_b.copy(), root_b.copy()]
+    value, delta, n_steps = _online_fast.sparse_steps(
+        X.data, X.indices, X.indptr, Y, labels, s, table, K, group, *intercept, True,
+        np.empty(X.nnz, np.int64), np.empty((3, K)), *params.values(), n_prior, 20)
+    assert n_steps == 2
+    assert value == pytest.approx(ref_loss, rel=1e-12)
+    ours = (table[:, :K], table[:, K:2 * K], table[:, 2 * K:2 * K + Kr])
+    for mine, reference in zip(ours, (W, z, root)):
+        assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
+    assert not table[:, 2 * K + Kr:].any()  # S and the padding: zeros
+    assert delta == pytest.approx(_penalty(table[:, :K], group, **params)
+                                  - _penalty(before[:, :K], group, **params),
+                                  rel=1e-10)
+    for mine, reference in zip(intercept, (ref_b, ref_z_b, ref_root_b)):
+        assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
+    # dense: G and S from NumPy, the leaders of every column, one batch
+    rows = slice(0, 20)
+    Z = dense_X[rows] @ before[:, :K] + b
+    value, R, _ = loss.derivatives(Y_loss[rows], Z, s_loss[rows])
+    mine = np.ascontiguousarray(Z)
+    assert _online_fast.residuals(mine, Y[rows] if Y.size else Y, labels[rows],
+                                  s[rows]) == pytest.approx(value, rel=1e-12)
+    assert_allclose(mine, R, rtol=1e-12, atol=1e-15)
+    share = n_prior / 20
+    expected = _numpy_step(dense_X[rows], R, *ours_before(before, K, Kr),
+                           group=group, prior_share=share, **params)
+    G, S = dense_X[rows].T @ R, np.square(dense_X[rows]).T @ np.square(R)
+    table = before.copy()
+    _online_fast.dense_step(G, S.sum(axis=1, keepdims=True) if group else S, table,
+                            K, group, *params.values(), share)
+    ours = (table[:, :K], table[:, K:2 * K], table[:, 2 * K:2 * K + Kr])
+    for mine, reference in zip(ours, expected):
+        assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
+    intercept = [b.copy(), z_b.copy(), root_b.copy()]
+    _online_fast.intercept_step(R.sum(axis=0), np.square(R).sum(axis=0), *intercept,
+                                params["alpha"], share)
+    expected = _numpy_intercept_step(R, b, z_b, root_b, params["alpha"], share)
+    for mine, reference in zip(intercept, expected):
+        assert_allclose(mine, reference, rtol=1e-12, atol=1e-12)
+
+
+def ours_before(table, K, Kr):
+    """The weights, sums and roots of a table."""
+    return table[:, :K], table[:, K:2 * K], table[:, 2 * K:2 * K + Kr]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_online_steps_float32_table(dtype):
+    """A float32 table (float32 data) steps as a float64 one, to its precision;
+    the float32 sums and a skipped intercept (``fit_intercept=False``)."""
+    X, _ = _matrix("csr", dtype, np.int32, "canonical")
+    rng = np.random.default_rng(5)
+    (Y, labels, s), _ = _targets("binary", X.shape[0], dtype, rng)
+    results = []
+    for table_dtype in (dtype, np.float64):
+        table, _ = _state(X.shape[1], 1, False, np.float64, np.random.default_rng(6))
+        table = table.astype(table_dtype)
+        b = np.ones(1, table_dtype)
+        _online_fast.sparse_steps(
+            X.data.astype(table_dtype), X.indices, X.indptr, Y.astype(table_dtype),
+            labels, s.astype(table_dtype), table, 1, False, b, b.copy(), b.copy(),
+            False, np.empty(X.nnz, np.int64), np.empty((3, 1)), 0.3, 0.2, 0.5, 0.0,
+            512)
+        assert b[0] == 1  # no intercept step
+        results.append(table[:, :3])
+    assert_allclose(*results, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+def test_table_layout():
+    """Records do not straddle cache lines; a large table is aligned."""
+    assert _online_fast.record_width(1, False, 8) == 4
+    assert _online_fast.record_width(1, False, 4) == 4
+    assert _online_fast.record_width(3, True, 8) == 8  # 2 * 3 + 2
+    assert _online_fast.record_width(3, False, 8) == 16  # 12: a power of two
+    assert _online_fast.record_width(20, False, 8) == 80  # 80: 10 lines
+    table = _online._allocate_table((100_000, 8), np.float64)
+    assert table.__array_interface__["data"][0] % 64 == 0
+    assert not table.any() and table.flags.writeable
+    with pytest.raises(ValueError, match="cannot hold"):
+        _online_fast.dense_step(np.zeros((4, 3)), np.zeros((4, 3)),
+                                np.zeros((4, 8)), 3, False, 1.0, 0.0, 1.0, 0.0)
+    assert _online_fast.record_width(3, False, 8) > 8

@@ -1,5 +1,7 @@
 """partial_fit: online (mini-batch) updates of the objective of fit."""
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -160,6 +162,35 @@ def test_untouched_features_keep_their_weights():
     untouched = np.setdiff1d(np.arange(X.shape[1]), touched)
     assert_array_equal(clf.coef_[:, untouched], coef[:, untouched])
     assert np.any(clf.coef_[:, touched] != coef[:, touched])
+
+
+@pytest.mark.parametrize("multiclass", [False, True], ids=["binary", "multiclass"])
+def test_coef_is_the_state_and_survives_a_round_trip(multiclass):
+    """coef_ is a view of the state's weights after a call; a pickled stream,
+    or one whose coef_ was set, continues from its coef_."""
+    X, y = _sparse_text(n_samples=400)
+    if multiclass:
+        y = y + (X[:, 0].toarray().ravel() > 0)
+    classes = np.unique(y)
+    clf = ChinchillaClassifier(l1_ratio=0.5).partial_fit(X[:200], y[:200],
+                                                          classes=classes)
+    assert np.shares_memory(clf.coef_, clf._online_state.table)
+    assert clf.coef_.shape == (1 if classes.size == 2 else classes.size, X.shape[1])
+    copy = pickle.loads(pickle.dumps(clf))
+    assert not np.shares_memory(copy.coef_, copy._online_state.table)
+    for model in (clf, copy):
+        model.partial_fit(X[200:], y[200:])
+    assert_array_equal(copy.coef_, clf.coef_)
+    assert_array_equal(copy.intercept_, clf.intercept_)
+    # a coef_ set by hand is where the next call starts, in place or not
+    for model in (clf, copy):
+        model.coef_ = np.zeros_like(model.coef_)
+        model.partial_fit(X[:50], y[:50])
+    clf.coef_[:] = 0
+    clf.partial_fit(X[:50], y[:50])
+    copy.coef_ = np.zeros_like(copy.coef_)
+    copy.partial_fit(X[:50], y[:50])
+    assert_array_equal(copy.coef_, clf.coef_)
 
 
 @pytest.mark.parametrize("l1_ratio", [0.0, 1.0], ids=["l2", "l1"])
