@@ -63,4 +63,5 @@ soak: $(VENV)/.installed-$(TEST_EXTRAS)
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
 	rm -rf docs/_build docs/auto_examples docs/gen_modules docs/sg_execution_times.rst
+	rm -rf docs/_generated
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -35,6 +35,8 @@ A ROW is a flat dict with these keys (None where not applicable):
 import json
 import os
 import platform
+import re
+import sys
 import time
 from pathlib import Path
 
@@ -140,3 +142,40 @@ def _peer(row):
     name = row["solver"][len("LogisticRegressionCV"):].strip("()")
     note = f", {row['note']}" if row.get("note") else ""
     return f"{name} {_time_and_ratio(row)}{note}"
+
+
+def readme_tables(content=None):
+    """Return the README's benchmark section body: the cv tables, n_jobs 1 and 2."""
+    content = load() if content is None else content
+    rows = [r for r in content["rows"] if r["benchmark"] == "cv"]
+    if not rows:
+        return "(no cv results recorded yet)"
+    dates = sorted({f"{r['date']}, {r['machine']}" for r in rows})
+    parts = [f"Measured {'; '.join(dates)}; one BLAS thread, medians not taken "
+             "(one fit of each search); ours / theirs is ChinchillaClassifierCV's "
+             "time over the row's."]
+    for n_jobs in sorted({r["n_jobs"] for r in rows}):
+        parts += [f"\n`n_jobs={n_jobs}`:\n", cv_table(content, n_jobs)]
+    return "\n".join(parts)
+
+
+README = RESULTS_FILE.parent.parent / "README.md"
+README_BLOCK = re.compile(
+    r"(<!-- cv-tables:[^\n]*-->\n)(.*?)(\n<!-- end of cv-tables -->)", re.S)
+
+
+def update_readme(path=README):
+    """Replace the README's cv-tables block by :func:`readme_tables`' output."""
+    text = Path(path).read_text()
+    new, n = README_BLOCK.subn(lambda m: m.group(1) + readme_tables() + m.group(3),
+                               text)
+    if n != 1:
+        raise ValueError(f"{path}: no cv-tables block")
+    Path(path).write_text(new)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--update-readme"]:
+        update_readme()
+    else:
+        print(readme_tables())

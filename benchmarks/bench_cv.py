@@ -186,7 +186,7 @@ def main(argv=None, log=print):
             for n_jobs in args.n_jobs:
                 rows += run_setting(args, workload, label, X, y, penalty, n_jobs,
                                     one_pass, log)
-    save_json("bench_cv", {"run": run, "rows": rows}, log=log)
+    save_json("bench_cv", {"run_key": run_key, "run": run, "rows": rows}, log=log)
     if args.record:
         log(f"recorded in {record(run_key, run, rows)}")
     return rows
