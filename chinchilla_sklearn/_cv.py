@@ -310,10 +310,11 @@ class ChinchillaClassifierCV(ClassifierMixin, BaseEstimator):
         folds = list(check_cv(self.cv, y, classifier=True).split(X, y))
         if sample_weight is not None:
             sample_weight = targets.sample_weight
+        scorer = check_scoring(self, self.scoring)
         jobs = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(_fold_path)(
                 X, y, sample_weight, train, test, Cs, l1_ratio, self._model_params(),
-                check_scoring(self, self.scoring), targets.classes,
+                scorer, targets.classes,
             )
             for train, test in folds
             for l1_ratio in l1_ratios
