@@ -150,7 +150,7 @@ def run_setting(args, workload, label, X, y, penalty, n_jobs, one_pass, log):
     seconds, ours, note = timed_fit(ours, X, y)
     base = dict(benchmark="cv", workload=label, penalty=penalty, n_jobs=n_jobs)
     rows = [dict(base, solver="ChinchillaClassifierCV", time_s=seconds, note=note)]
-    estimators = [ours]
+    log_row(rows[0], ours, rows[0]["time_s"], one_pass, log)
     for name, make, peer in candidates(args, workload, r, folds, n_jobs):
         if peer not in args.peers:
             continue
@@ -158,19 +158,23 @@ def run_setting(args, workload, label, X, y, penalty, n_jobs, one_pass, log):
         if peer == "saga":
             note = ", ".join(filter(None, [f"max_iter={args.saga_max_iter}", note]))
         rows.append(dict(base, solver=name, time_s=seconds, note=note))
-        estimators.append(estimator)
-    for row, estimator in zip(rows, estimators):
-        row["passes"] = row["time_s"] / one_pass
-        row["ratio"] = row["time_s"] / rows[0]["time_s"]
-        row["C"], row["score"] = (float(v) for v in chosen(estimator))
-        log(f"{label:>32} {penalty:>3} n_jobs={n_jobs} {row['solver']:>36} "
-            f"{row['time_s']:9.2f} s {row['passes']:9.0f} passes "
-            f"t/t_chin {row['ratio']:6.2f}  C={row['C']:.4g} "
-            f"score={row['score']:.4f} {row['note']}")
+        log_row(rows[-1], estimator, rows[0]["time_s"], one_pass, log)
     return rows
 
 
+def log_row(row, estimator, ours, one_pass, log):
+    """Complete ``row`` (passes, ratio, choice) and print it."""
+    row["passes"] = row["time_s"] / one_pass
+    row["ratio"] = row["time_s"] / ours
+    row["C"], row["score"] = (float(v) for v in chosen(estimator))
+    log(f"{row['workload']:>32} {row['penalty']:>3} n_jobs={row['n_jobs']} "
+        f"{row['solver']:>36} {row['time_s']:9.2f} s {row['passes']:9.0f} passes "
+        f"t/t_chin {row['ratio']:6.2f}  C={row['C']:.4g} "
+        f"score={row['score']:.4f} {row['note']}", flush=True)
+
+
 def main(argv=None, log=print):
+    """Run the settings; print and save the rows (and record them with --record)."""
     args = parse_arguments(argv)
     run_key, run = new_run("bench_cv", " ".join(sys.argv), versions())
     run["args"] = vars(args)
