@@ -84,7 +84,8 @@ class GateResult:
     n_products: int = 0
 
 
-def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=None):
+def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=None,
+             finish=True):
     """Minimise the objective of ``problem`` from ``(W, b)`` with the gate loop.
 
     Parameters
@@ -105,6 +106,10 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
         Largest number of outer iterations.
     on_record : callable, default=None
         Called with each :class:`IterationRecord`.
+    finish : bool, default=True
+        Once converged, take the finishing steps (step 6) that make the answer
+        accurate far below ``tol``. A regularisation path turns them off: each
+        of its fits is certified to ``tol`` and is the start of the next.
 
     Returns
     -------
@@ -144,7 +149,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
         )
         scores, violation = _check(problem, state, G_loss)
         result.converged = violation <= tol
-        if result.converged:
+        if result.converged and finish:
             # 6. finish: Newton steps with a near-exact inner solve on the final
             # support square the error, so the answer is accurate far below tol
             # for the cost of one or two steps on the smallest working set

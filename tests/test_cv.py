@@ -170,8 +170,9 @@ def test_scoring_and_integer_grid_without_l1():
     assert_array_equal(cv.Cs_, np.logspace(-4, 4, 3))
     expected = cross_val_score(ChinchillaClassifier(C=cv.Cs_[1]), X, y, cv=FOLDS,
                                scoring="neg_log_loss")
+    # the default tol (1e-4): the log-loss of the two fits agree to about tol
     assert_allclose(cv.cv_results_["mean_test_score"][1], expected.mean(),
-                    rtol=1e-5)
+                    rtol=1e-4)
 
 
 def test_n_jobs_gives_the_same_results():

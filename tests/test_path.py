@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from chinchilla_sklearn import ChinchillaClassifier, regularization_path
 from chinchilla_sklearn._gate import GateResult
 
-TIGHT = 1e-10
+TIGHT = 1e-12
 
 
 def _multilabel(fmt="dense"):
