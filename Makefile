@@ -16,7 +16,7 @@ help:
 	@echo "make docs   build the HTML docs into docs/_build/html"
 	@echo "make bench  run benchmarks/bench_core.py on one thread"
 	@echo "make soak   randomised checks against references (tools/soak.py, minutes)"
-	@echo "make clean  remove build, docs and cache outputs (keeps $(VENV))"
+	@echo "make clean  remove build, docs, compiled and cache outputs (keeps $(VENV))"
 
 # The virtualenv itself (`make .venv`); the stamps below record which extras are
 # installed in it.
@@ -27,12 +27,15 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --upgrade pip
 
 # `$(VENV)/.installed-EXTRA` installs the package editable with EXTRA, once per
-# change of pyproject.toml; "base" is the package alone.
-$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+# change of pyproject.toml or of the Cython kernels (the install compiles them in
+# place); "base" is the package alone.
+BUILD_INPUTS = pyproject.toml setup.py $(wildcard chinchilla_sklearn/*.pyx)
+
+$(VENV)/.installed-base: $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install -e .
 	@touch $@
 
-$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-%: $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install -e ".[$*]"
 	@touch $@
 
@@ -60,8 +63,11 @@ bench: $(VENV)/.installed-base
 soak: $(VENV)/.installed-$(TEST_EXTRAS)
 	$(BENCH_ENV) $(BIN)/python tools/soak.py
 
+# The compiled kernels go too, and with them the install stamps, so the next
+# target compiles them again.
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
+	rm -f chinchilla_sklearn/*.c chinchilla_sklearn/*.so $(VENV)/.installed-*
 	rm -rf docs/_build docs/auto_examples docs/gen_modules docs/sg_execution_times.rst
 	rm -rf docs/_generated
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

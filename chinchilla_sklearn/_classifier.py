@@ -105,13 +105,17 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         ``sample_weight``), as scikit-learn does.
 
     tol : float, default=1e-4
-        Stopping tolerance, >= 0. The fit stops when the largest optimality
-        (KKT) violation over the intercept and all weights, that is the largest
-        entry of the minimum-norm subgradient of the objective divided by
-        ``C * sum_i s_i`` (``sum_i s_i`` when ``C=inf``), is at most ``tol``.
-        With an L1 part, keep ``tol`` below the scaled L1 weight
-        ``l1_ratio / (C * n_samples)``, or features with a gradient of a few
-        times that weight stay out of the model (see the user guide).
+        Stopping tolerance, >= 0: a certificate. The fit stops when the
+        duality gap relative to the objective, ``(P(w, b) - D(theta)) /
+        |P(w, b)|``, is at most ``tol``, with ``D`` the dual objective at a
+        dual-feasible point ``theta`` built from the residuals (gap safe rules
+        [2]_). Since ``D(theta)`` is below the minimum, the objective of the
+        returned model is within ``tol`` (relative) of the minimum, whatever
+        ``n_samples``, ``C`` or ``l1_ratio``: the rule scikit-learn's
+        ``ElasticNet`` and celer use. With ``C=np.inf`` there is no penalty and
+        no dual: the fit then stops when the largest entry of the minimum-norm
+        subgradient of the objective divided by ``sum_i s_i`` (the scaling of
+        scikit-learn's lbfgs) is at most ``tol``.
 
     max_iter : int, default=100
         Largest number of outer iterations of the gate loop, >= 1.
@@ -122,10 +126,11 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
 
     eta0 : float, default=0.01
         Step size scale of :meth:`partial_fit`, > 0. A weight's step is
-        ``alpha / sqrt(A)`` with ``A`` the sum of its squared mini-batch
-        gradients (AdaGrad) and ``alpha = 23 * eta0 / scale``, ``scale`` the
-        root mean square of the non-zero values of ``X`` in the first batch:
-        a weight moves by at most about ``alpha`` in a batch. The default
+        ``alpha / sqrt(A)`` with ``A`` the sum of its squared per-sample
+        gradients (AdaGrad; the intercept's: of its mini-batch gradients) and
+        ``alpha = 23 * eta0 / scale``, ``scale`` the root mean square of the
+        non-zero values of ``X`` in the first batch: a weight whose gradients
+        are noise around zero moves by about ``alpha`` in a batch. The default
         suits unit-norm rows (TF-IDF) and standardised features alike; lower it
         if the online loss oscillates, raise it if it decreases slowly. Not
         used by :meth:`fit`.
@@ -136,8 +141,9 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         yourself). Kept for compatibility with scikit-learn's linear models.
 
     verbose : int, default=0
-        If > 0, print one line per outer iteration: objective, violation,
-        working-set size, features screened and elapsed time.
+        If > 0, print one line per outer iteration: objective, relative
+        duality gap, violation, working-set size, features screened and
+        elapsed time.
 
     Attributes
     ----------
@@ -159,9 +165,16 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         names.
 
     n_iter_ : int
-        Number of outer iterations run by :meth:`fit`; after
-        :meth:`partial_fit`, the number of its calls since the last
+        Number of outer iterations run by :meth:`fit` (without an L1 part,
+        or with ``gate=False``, each is one Newton step on all features);
+        after :meth:`partial_fit`, the number of its calls since the last
         :meth:`fit` (or since the first call).
+
+    dual_gap_ : float
+        The relative duality gap certified at the end of :meth:`fit` (at most
+        ``tol`` when it converged): the objective is within ``dual_gap_``
+        (relative) of its minimum. ``nan`` with ``C=np.inf`` (no dual).
+        Removed by :meth:`partial_fit`.
 
     loss_curve_ : list of float
         The objective after each outer iteration of :meth:`fit`. After
@@ -175,8 +188,11 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     gate_report_ : dict
         What the gate did in the last :meth:`fit`, one entry per outer
         iteration in each list: ``"working_set_size"``, ``"n_screened"``
-        (features certified zero so far), ``"violation"`` (largest violation
-        after the iteration), ``"kernel"`` (``"sparse"`` or ``"dense"``), and
+        (features certified zero so far), ``"violation"`` (largest
+        optimality violation after the iteration, scaled as ``tol`` is with
+        ``C=np.inf``), ``"gap"`` (relative duality gap after the iteration;
+        ``nan`` with ``C=np.inf``), ``"kernel"`` (``"sparse"`` or
+        ``"dense"``), and
         ``"skipped_share"`` (float: the share of feature-column passes saved
         against ``gate=False`` for the same products). The gate does not run
         in :meth:`partial_fit`, which removes this attribute.
@@ -294,17 +310,24 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         callbacks.fit_done()
         if self.verbose:
             print(f"{'converged' if result.converged else 'stopped'} after "
-                  f"{self.n_iter_} iterations: violation {result.violation:.3e}, "
+                  f"{self.n_iter_} iterations: {self._progress_text(result)}, "
                   f"{np.count_nonzero(self.coef_)} non-zero weights")
         if not result.converged:
             warnings.warn(
                 f"ChinchillaClassifier did not converge in {self.n_iter_} "
-                f"iterations: the largest optimality (KKT) violation is "
-                f"{result.violation:.3e} > tol={self.tol}. Increase max_iter or "
-                "tol, or scale the features.",
+                f"iterations: {self._progress_text(result)} > tol={self.tol}. "
+                "Increase max_iter or tol, or scale the features.",
                 ConvergenceWarning,
             )
         return self
+
+    @staticmethod
+    def _progress_text(result):
+        """Describe the stopping value: the duality gap, or the violation (C=inf)."""
+        if np.isnan(result.gap):
+            return f"the largest optimality (KKT) violation is {result.violation:.3e}"
+        return (f"the relative duality gap is {result.gap:.3e} (largest "
+                f"optimality violation {result.violation:.3e})")
 
     @unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
@@ -502,8 +525,9 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         self._online_state = state
         self.loss_curve_ = [*curve, result.objective]
         self.n_iter_ = len(self.loss_curve_)
-        if hasattr(self, "gate_report_"):  # it described a fit, not these steps
-            del self.gate_report_
+        for name in ("gate_report_", "dual_gap_"):  # a fit's, not these steps
+            if hasattr(self, name):
+                delattr(self, name)
 
     def _starting_point(self, problem):
         """Return ``(W, b)``: zeros, or the previous solution with warm_start."""
@@ -527,12 +551,14 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         self.coef_ = np.ascontiguousarray(result.W.T)
         self.intercept_ = b if self.fit_intercept else np.zeros_like(b)
         self.n_iter_ = len(result.records)
+        self.dual_gap_ = result.gap
         self.loss_curve_ = [record.objective for record in result.records]
         gate_off_passes = result.n_products * result.W.shape[0]
         self.gate_report_ = {
             "working_set_size": [r.working_set_size for r in result.records],
             "n_screened": [r.n_screened for r in result.records],
             "violation": [r.violation for r in result.records],
+            "gap": [r.gap for r in result.records],
             "kernel": [r.kernel for r in result.records],
             "skipped_share": 1.0 - result.column_passes / max(gate_off_passes, 1),
         }
@@ -540,9 +566,10 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     def _print_record(self, record):
         """Print one outer iteration (verbose)."""
         if record.iteration == 1:
-            print(f"{'iter':>5} {'objective':>16} {'violation':>10} "
+            print(f"{'iter':>5} {'objective':>16} {'gap':>10} {'violation':>10} "
                   f"{'ws':>8} {'screened':>9} {'kernel':>7} {'time [s]':>9}")
         print(f"{record.iteration:>5d} {record.objective:>16.9e} "
+              f"{record.gap:>10.3e} "
               f"{record.violation:>10.3e} {record.working_set_size:>8d} "
               f"{record.n_screened:>9d} {record.kernel:>7} {record.elapsed:>9.3f}")
 

@@ -4,14 +4,15 @@ Before each round the gate looks at the data and the current solution and
 decides which features take part (the working set), which are certified zero
 and leave for good (safe screening), and which kernel computes the products
 (sparse, or a dense block of the working-set columns). The gate changes the
-cost of a fit, never its answer: every round ends with a check of optimality
-on all features, and the fit stops only when the largest violation is at most
-``tol``.
+cost of a fit, never its answer: every round ends with a duality gap over all
+features, and the fit stops only when that gap, relative to the objective, is
+at most ``tol`` (without a penalty: the largest optimality violation).
 
 Each round has five steps: score (one full gradient pass: each feature's
 optimality violation), screen (gap-safe rule), select (working set), solve
-(the Newton solver on the working-set columns, to a tolerance tied to the
-current violation) and check (the next full gradient pass).
+(the Newton solver on the working-set columns, to a gap tied to the current
+one) and check (the next full gradient pass, and the gap of the dual point it
+gives).
 
 References
 ----------
@@ -29,9 +30,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import column_norms, take_columns
-from ._objective import intercept_gradient, objective_value, optimality
-from ._solver import State, polish_intercept, solve_working_set
+from ._kernels import column_norms, matmul, rmatmul, take_columns
+from ._objective import (
+    TargetCorrelations,
+    dual_point,
+    intercept_gradient,
+    objective_value,
+    optimality,
+)
+from ._solver import State, curvature_scale, polish_intercept, solve_working_set
 
 # A dense block of working-set columns is used when at least this share of its
 # entries is non-zero and it fits in DENSE_MAX_BYTES: benchmarks/bench_kernel.py
@@ -47,12 +54,21 @@ DENSE_MAX_BYTES = 2**27
 # CG products than 3 on both (large L1: 384 against 359).
 MIN_NEW = 100
 NEW_PER_SUPPORT = 3
-# The working set is solved to INNER_TOL_RATIO times the current violation.
+# The working set is solved to INNER_TOL_RATIO times the current duality gap
+# (violation without a penalty), as celer [1] does.
 INNER_TOL_RATIO = 0.3
 MAX_NEWTON_STEPS = 50
-# Once converged, the final support is solved to FINISH_TOL_RATIO * tol.
-FINISH_TOL_RATIO = 1e-6
-FINISH_MAX_STEPS = 5
+# Once the gap is certified, a fit whose products on the final support touch at
+# most FINISH_MAX_ENTRIES entries ((stored entries of the support's columns +
+# n_samples) x n_outputs) gets one more Newton step with a near-exact inner
+# solve: it squares the error, so the weights are accurate far below what the
+# gap bounds (a gap tol bounds them only to about sqrt(tol)), for well under a
+# millisecond of products. Larger fits stop at the certificate: there the step
+# would cost a third of an L2 fit.
+FINISH_MAX_ENTRIES = 2**16
+# Below this violation the gradient's rounding dominates (unit-scale features):
+# no finishing step.
+FINISH_MIN_VIOLATION = 1e-12
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,7 @@ class IterationRecord:
     iteration: int
     objective: float
     violation: float
+    gap: float
     working_set_size: int
     n_screened: int
     kernel: str
@@ -78,14 +95,47 @@ class GateResult:
     b: np.ndarray
     converged: bool
     violation: float
+    gap: float = np.nan
     records: list = field(default_factory=list)
     screened: np.ndarray = None
     column_passes: int = 0
     n_products: int = 0
 
 
-def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=None,
-             finish=True):
+@dataclass(frozen=True)
+class _Check:
+    """Optimality on all features: per-feature violations, the largest, the dual.
+
+    ``progress`` is what ``tol`` is compared with: the relative duality gap,
+    or the largest violation without a penalty (``dual`` None).
+    """
+
+    scores: np.ndarray
+    violation: float
+    dual: object
+
+    @property
+    def progress(self):
+        return self.violation if self.dual is None else self.dual.gap
+
+    def without_vectors(self):
+        """Return the check without its per-feature vectors (scores, correlations)."""
+        dual = None if self.dual is None else replace(self.dual, correlations=None)
+        return _Check(None, self.violation, dual)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What a fit computes once about ``X`` for its rounds (None when unused)."""
+
+    targets: object  # TargetCorrelations: to balance the dual point
+    norms: np.ndarray  # column norms: safe screening
+    column_nnz: np.ndarray  # stored entries per column: the kernel choice
+    damping_scale: np.ndarray  # each weight's largest curvature: the damping
+    damping_unit: float
+
+
+def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=None):
     """Minimise the objective of ``problem`` from ``(W, b)`` with the gate loop.
 
     Parameters
@@ -101,23 +151,21 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     gate_threshold : float in [0, 1]
         Relative violation a feature needs to join the working set.
     tol : float
-        Stop when the largest scaled violation over all features is <= tol.
+        Stop when the duality gap over all features, relative to the
+        objective, is at most ``tol``; without a penalty, when the largest
+        scaled violation is.
     max_iter : int
         Largest number of outer iterations.
     on_record : callable, default=None
         Called with each :class:`IterationRecord`.
-    finish : bool, default=True
-        Once converged, take the finishing steps (step 6) that make the answer
-        accurate far below ``tol``. A regularisation path turns them off: each
-        of its fits is certified to ``tol`` and is the start of the next.
 
     Returns
     -------
     GateResult
     """
-    penalty = problem.penalty
-    gated = gate and penalty.l1 > 0
-    if gated and sp.issparse(problem.X) and problem.X.format == "csr":
+    gated = gate and problem.penalty.l1 > 0
+    if (gated or _csc_pays(problem)) and sp.issparse(problem.X) and (
+            problem.X.format == "csr"):
         # the one copy of X a fit makes: working-set columns are taken every
         # round, in O(nnz of the block) from CSC but O(nnz of X) from CSR
         problem = replace(problem, X=problem.X.tocsc())
@@ -126,47 +174,38 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     result = GateResult(W, b.copy(), converged=False, violation=np.inf)
     # 0. the start, with its intercept fitted: a valid centre for safe screening
     state = _start(problem, result.W, result.b)
-    G_loss = np.asarray(X.T @ state.R)
-    n_passes = 2 if np.any(result.W) else 1  # the gradient, and X @ W on a warm start
-    result.column_passes, result.n_products = n_passes * n_features, n_passes
+    G_loss = rmatmul(X, state.R)
+    _count(result, n_features, 2 if np.any(result.W) else 1)  # and X @ W if warm
+    setup = _set_up(problem, gated, result)
+    check = _check(problem, state, G_loss, setup)
+    setup = replace(setup, damping_unit=_damping_unit(problem, result, check))
     screened = np.zeros(n_features, dtype=bool)
-    if gated:
-        norms, column_nnz = column_norms(X), _column_nnz(X)
     ws, kernel = None, "sparse" if sp.issparse(X) else "dense"
-    scores, violation = _check(problem, state, G_loss)
-    damping_unit = _damping_unit(problem, result, violation)
     for iteration in range(1, max_iter + 1):
         # 1. screen, 2. select, 3. choose the kernel
         if gated:
-            screened |= _screen(problem, state, G_loss, norms)
-            ws = _select(scores, state.W, screened, gate_threshold)
-            kernel = _choose_kernel(X, ws, column_nnz)
-        scores = None  # not kept while solving (a vector of n_features)
-        # 4. solve on the working set, 5. check on all features
-        state, G_loss, n_steps, ws_size = _solve_round(
-            problem, state, G_loss, ws, kernel, INNER_TOL_RATIO * violation,
-            MAX_NEWTON_STEPS, result, polish=gated, damping_unit=damping_unit,
+            screened |= _screen(problem, state, check.dual, setup.norms)
+            ws = _select(check.scores, state.W, screened, gate_threshold)
+            kernel = _choose_kernel(X, ws, setup.column_nnz)
+        check = check.without_vectors()  # not kept while solving (n_features each)
+        # 4. solve on the working set (on all features: one Newton step, so an
+        # outer iteration is a Newton iteration), 5. check on all features
+        state, G_loss, check, n_steps, ws_size = _solve_round(
+            problem, state, G_loss, check, ws, kernel, setup, result,
+            tol=INNER_TOL_RATIO * check.progress if gated else tol,
+            max_steps=MAX_NEWTON_STEPS if gated else 1, polish=gated,
         )
-        scores, violation = _check(problem, state, G_loss)
-        result.converged = violation <= tol
-        if result.converged and finish:
-            # 6. finish: Newton steps with a near-exact inner solve on the final
-            # support square the error, so the answer is accurate far below tol
-            # for the cost of one or two steps on the smallest working set
-            ws = np.flatnonzero(np.any(state.W != 0, axis=1)) if gated else None
-            scores = None
-            state, G_loss, finish_steps, _ = _solve_round(
-                problem, state, G_loss, ws, kernel, FINISH_TOL_RATIO * tol,
-                FINISH_MAX_STEPS, result, polish=gated, exact=True,
-                damping_unit=damping_unit,
-            )
+        result.converged = check.progress <= tol
+        if result.converged and _finishing_pays(X, state, check):
+            state, G_loss, check, finish_steps = _finish(
+                problem, state, G_loss, check, gated, kernel, setup, result, tol)
             n_steps += finish_steps
-            scores, violation = _check(problem, state, G_loss)
-        result.violation = violation
+        result.violation = check.violation
+        result.gap = check.dual.gap if check.dual is not None else np.nan
         record = IterationRecord(
             iteration, objective_value(problem, state.loss_value, state.W),
-            violation, ws_size, int(screened.sum()), kernel, n_steps,
-            time.perf_counter() - start,
+            check.violation, result.gap, ws_size, int(screened.sum()), kernel,
+            n_steps, time.perf_counter() - start,
             last=result.converged or iteration == max_iter,
         )
         result.records.append(record)
@@ -176,6 +215,75 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             break
     result.W, result.b, result.screened = state.W, state.b, screened
     return result
+
+
+def _count(result, n_columns, n_products=1):
+    """Add ``n_products`` products over ``n_columns`` columns to the report."""
+    result.column_passes += n_products * n_columns
+    result.n_products += n_products
+
+
+def _set_up(problem, gated, result):
+    """Return the per-fit quantities of ``X`` the rounds need (a pass each)."""
+    X = problem.X
+    targets = norms = column_nnz = damping_scale = None
+    if problem.has_dual and problem.fit_intercept:
+        targets = TargetCorrelations.of(problem)
+        _count(result, X.shape[1])
+    if gated:
+        norms, column_nnz = column_norms(X), _column_nnz(X)
+        _count(result, X.shape[1])
+    if problem.penalty.l2 == 0:
+        damping_scale = curvature_scale(problem, take_columns(X, None, None))
+        _count(result, X.shape[1])
+    return _Setup(targets, norms, column_nnz, damping_scale, damping_unit=1.0)
+
+
+def _finishing_pays(X, state, check):
+    """Whether a finishing step is cheap (small support) and can help (rounding)."""
+    entries = (_block_entries(X, state.W) + X.shape[0]) * state.W.shape[1]
+    return check.violation > FINISH_MIN_VIOLATION and entries <= FINISH_MAX_ENTRIES
+
+
+def _finish(problem, state, G_loss, check, gated, kernel, setup, result, tol):
+    """Take one exact Newton step on the final support (6. finish).
+
+    The step is kept if it keeps the certificate and lowers the violation (at
+    the rounding floor it can do neither); otherwise the state given is
+    returned.
+    """
+    kept = replace(state), G_loss.copy(), check
+    ws = np.flatnonzero(np.any(state.W != 0, axis=1)) if gated else None
+    state, G_loss, check, n_steps, _ = _solve_round(
+        problem, state, G_loss, check, ws, kernel, setup, result, tol=-np.inf,
+        max_steps=1, polish=gated, exact=True,
+    )
+    if check.progress > tol or check.violation > kept[2].violation:
+        state, G_loss, check = kept
+    return state, G_loss, check, n_steps
+
+
+def _csc_pays(problem):
+    """Whether products with several outputs are faster from a CSC copy of X.
+
+    Each stored entry reads or writes a row of the dense operand at random: one
+    of n_features rows (W, X.T @ R) from CSR, of n_samples rows (X @ W, R) from
+    CSC. benchmarks/bench_kernel.py, 16,000 x 50,000, 20 outputs: a pass of X @ W
+    and X.T @ R takes 83-91 ms from CSC, 236-240 ms from CSR (same run); with one
+    output both take about 4 ms, so binary fits keep X as given.
+    """
+    n_samples, n_features = problem.X.shape
+    return problem.Y.shape[1] > 1 and n_samples < n_features
+
+
+def _block_entries(X, W):
+    """Return the stored entries of the columns of ``X`` in the support of ``W``."""
+    support = np.any(W != 0, axis=1)
+    if not sp.issparse(X):
+        return X.shape[0] * int(support.sum())
+    if X.format == "csc":
+        return int(np.diff(X.indptr)[support].sum())
+    return int(np.count_nonzero(support[X.indices]))
 
 
 def _start(problem, W, b):
@@ -190,7 +298,7 @@ def _start(problem, W, b):
     return polish_intercept(problem, State.at(problem, W, b, Z))
 
 
-def _damping_unit(problem, result, violation):
+def _damping_unit(problem, result, check):
     """Return the violation at which the solver's damping is largest.
 
     The larger of the starting violation and, on a warm start without a ridge
@@ -200,31 +308,34 @@ def _damping_unit(problem, result, violation):
     (measured: a pure-L1 warm start on separable data stalled for 500
     iterations; 6 with this unit).
     """
-    unit = violation
+    unit = check.violation
     if problem.penalty.l2 == 0 and np.any(result.W):
         zero = _start(problem, np.zeros_like(result.W), result.b.copy())
-        _, zero_violation = _check(problem, zero, np.asarray(problem.X.T @ zero.R))
-        result.column_passes += problem.X.shape[1]
-        result.n_products += 1
-        unit = max(unit, zero_violation)
+        G = rmatmul(problem.X, zero.R)
+        gb = intercept_gradient(problem, zero.R)
+        unit = max(unit, optimality(problem, zero.W, G, gb)[2])
+        _count(result, problem.X.shape[1])
     return max(unit, np.finfo(np.float64).tiny)
 
 
-def _check(problem, state, G_loss):
-    """Return each feature's violation and the largest (intercept included)."""
+def _check(problem, state, G_loss, setup, dual=None):
+    """Return the optimality of ``state`` on all features (``dual`` if known)."""
     G = G_loss + problem.penalty.l2 * state.W
     gb = intercept_gradient(problem, state.R)
     _, scores, violation = optimality(problem, state.W, G, gb)
-    return scores, violation
+    if problem.has_dual and dual is None:
+        dual = dual_point(problem, state, G_loss, setup.targets)
+    return _Check(scores, violation, dual)
 
 
-def _solve_round(problem, state, G_loss, ws, kernel, tol, max_steps, result, *,
-                 polish, exact=False, damping_unit=1.0):
+def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, tol,
+                 max_steps, polish, exact=False):
     """Solve on the working set ``ws`` (None: all features); return the new state.
 
-    Also returns ``X.T @ R`` at the new state (reused from the solver when all
-    features took part, else one full pass), the Newton steps and the working-set
-    size, and adds the column passes made to ``result``.
+    Also returns ``X.T @ R`` and the :class:`_Check` at the new state (from the
+    solver when all features took part, else after one full pass), the Newton
+    steps and the working-set size, and adds the column passes made to
+    ``result``.
     """
     X, penalty = problem.X, problem.penalty
     block = take_columns(X, ws, kernel)
@@ -233,8 +344,15 @@ def _solve_round(problem, state, G_loss, ws, kernel, tol, max_steps, result, *,
     sub_state = state if ws is None else replace(state, W=state.W[ws])
     G = G_loss if ws is None else G_loss[ws]
     G += penalty.l2 * sub_state.W
-    solved = solve_working_set(problem, block, sub_state, tol, max_steps, G=G,
-                               exact=exact, damping_unit=damping_unit)
+    columns = slice(None) if ws is None else ws
+    solved = solve_working_set(
+        problem, block, sub_state, tol, max_steps, G=G,
+        dual=check.dual if ws is None else None,
+        targets=None if setup.targets is None else setup.targets[columns],
+        exact=exact, damping_unit=setup.damping_unit,
+        damping_scale=(None if setup.damping_scale is None
+                       else setup.damping_scale[columns]),
+    )
     sub_state = solved.state
     if polish:
         sub_state = polish_intercept(problem, sub_state)
@@ -246,18 +364,19 @@ def _solve_round(problem, state, G_loss, ws, kernel, tol, max_steps, result, *,
                   sub_state.curvature)
     result.column_passes += block.column_passes
     result.n_products += block.n_products
-    if ws is None and not polish:
+    if ws is None and not polish:  # the solver's gradient and dual, on all features
         G_loss = solved.G - penalty.l2 * W
-    else:
-        G_loss = np.asarray(X.T @ state.R)
-        result.column_passes += X.shape[1]
-        result.n_products += 1
-    return state, G_loss, solved.n_steps, block.n_columns
+        return state, G_loss, _check(problem, state, G_loss, setup, solved.dual), \
+            solved.n_steps, block.n_columns
+    G_loss = rmatmul(X, state.R)
+    _count(result, X.shape[1])
+    return (state, G_loss, _check(problem, state, G_loss, setup), solved.n_steps,
+            block.n_columns)
 
 
 def _predict(problem, W, b):
     """Return ``X @ W + b`` (one pass over the data)."""
-    return np.asarray(problem.X @ W) + b
+    return matmul(problem.X, W) + b
 
 
 def _column_nnz(X):
@@ -302,25 +421,19 @@ def _choose_kernel(X, ws, column_nnz):
     return "dense" if density >= DENSE_MIN_DENSITY else "sparse"
 
 
-def _screen(problem, state, G_loss, norms):
+def _screen(problem, state, dual, norms):
     """Return the features certified zero at the optimum by the gap-safe rule.
 
-    The dual point ``theta = -t * R`` (``t`` rescales it into the dual feasible
-    set when there is no ridge part) and the duality gap give a ball around the
-    dual optimum of radius ``sqrt(2 * gap * L)``, ``L`` the loss's smoothness.
-    Feature ``j`` is zero at the optimum when ``||x_j^T theta|| + radius *
-    ||x_j|| < l1`` ([2]). Only features at zero now are removed. ``G_loss`` is
-    ``X.T @ R``. The intercept gradient must vanish (see polish_intercept).
+    The dual point ``theta`` (:func:`~chinchilla_sklearn._objective.dual_point`)
+    and the duality gap give a ball around the dual optimum of radius
+    ``sqrt(2 * gap * L)``, ``L`` the smoothness of the loss times the largest
+    sample weight. Feature ``j`` is zero at the optimum when
+    ``||x_j^T theta|| + radius * ||x_j|| < l1`` ([2]). Only features at zero
+    now are removed.
     """
     penalty, loss = problem.penalty, problem.loss
-    correlations = penalty.feature_norms(G_loss)
-    t = 1.0
-    if penalty.l2 == 0:
-        t = min(1.0, penalty.l1 / max(correlations.max(initial=0.0), 1e-300))
-    P = loss.probabilities(state.Z)
-    dual = (loss.dual_value(problem.Y, P, problem.s, t)
-            - penalty.conjugate(t * G_loss))
-    gap = max(objective_value(problem, state.loss_value, state.W) - dual, 0.0)
+    primal = objective_value(problem, state.loss_value, state.W)
+    gap = dual.gap * abs(primal)
     radius = np.sqrt(2 * gap * loss.curvature_bound * float(problem.s.max()))
-    certified = t * correlations + radius * norms < penalty.l1
+    certified = dual.scale * dual.correlations + radius * norms < penalty.l1
     return certified & ~np.any(state.W != 0, axis=1)

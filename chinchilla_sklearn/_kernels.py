@@ -3,19 +3,26 @@
 A :class:`Block` holds the working-set columns of ``X``, as a sparse matrix or
 as a dense array (the kernel the gate chose), and counts the column passes it
 makes so the gate can report what it saved.
+
+Sparse products are compiled (``_kernels_fast.pyx``): with ``K`` dense columns
+(``K = n_outputs``) each stored entry multiplies a contiguous row of ``K``
+values in vector registers. A CSR matrix gathers ``X @ W`` row by row and
+scatters ``X.T @ R``; a CSC matrix the other way round. Both read ``X`` as it
+is: no second layout of ``X`` is made here, and unsorted or duplicate indices
+add up as in scipy's products. Measured (benchmarks/bench_kernel.py): the
+gathers are faster than scipy's products, the scatters as fast, and what
+bounds both is reading or writing rows of the dense operand at random; which
+layout the fit uses is the gate's choice (``_gate._csc_pays``).
 """
 
 import numpy as np
 import scipy.sparse as sp
 
-# Stored entries squared at a time by Block.squared_rmatmul and column_norms
-# (float64: 512 KiB), and the most row chunks of a CSR X.
+from . import _kernels_fast
+
+# Columns of a dense block squared at a time by squared_rmatmul (float64
+# temporaries of at most this many entries).
 SQUARED_CHUNK = 2**16
-SQUARED_MAX_CHUNKS = 8
-# A block whose squares take at most this many bytes keeps them: small blocks
-# then pay no chunking overhead in each Newton step (benchmarks/bench_core.py
-# --quick: 6% of a gate=False L1 fit), and the memory kept stays bounded.
-SQUARED_CACHE_BYTES = 2**22
 
 
 class Block:
@@ -24,7 +31,8 @@ class Block:
     Parameters
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_columns)
-        The columns, in the layout of the chosen kernel.
+        The columns, in the layout of the chosen kernel (CSR or CSC when
+        sparse; canonical or not).
     """
 
     def __init__(self, X):
@@ -33,40 +41,92 @@ class Block:
         self.n_columns = X.shape[1]
         self.column_passes = 0
         self.n_products = 0
-        self._squared = None
 
     def matmul(self, W):
         """Return ``X @ W``."""
         self._count()
-        return np.asarray(self.X @ W)
+        if self.kernel == "dense":
+            return np.asarray(self.X @ W)
+        return self._sparse_product(W, transpose=False)
 
     def rmatmul(self, R):
         """Return ``X.T @ R``."""
         self._count()
-        return np.asarray(self.X.T @ R)
+        if self.kernel == "dense":
+            return np.asarray(self.X.T @ R)
+        return self._sparse_product(R, transpose=True)
 
     def squared_rmatmul(self, D):
         """Return ``(X * X).T @ D`` in float64: diagonals of ``X.T @ diag(D_k) @ X``.
 
         The squares are made in float64, so float32 data of magnitude above
-        ~1e19 (whose squares overflow float32) give finite diagonals; a chunk
-        of stored entries at a time, unless all of them fit in
-        SQUARED_CACHE_BYTES, in which case they are made once and kept.
+        ~1e19 (whose squares overflow float32) give finite diagonals. A sparse
+        ``X`` squares its stored entries one by one (duplicates separately:
+        the solver uses the diagonal as a preconditioner and scale, where
+        that only changes the cost); a dense one, SQUARED_CHUNK entries at a
+        time.
         """
         self._count()
-        X, D = self.X, np.asarray(D, dtype=np.float64)
-        n_stored = X.nnz if sp.issparse(X) else X.size
-        if self._squared is None and 8 * n_stored <= SQUARED_CACHE_BYTES:
-            # all of X: its rows (CSR) or columns (CSC, dense) 0 to the end
-            csr = sp.issparse(X) and X.format == "csr"
-            self._squared = _square(X, 0, X.shape[0] if csr else X.shape[1])
-        if self._squared is not None:
-            return np.asarray(self._squared.T @ D)
-        return _squared_rmatmul(X, D)
+        D = np.asarray(D, dtype=np.float64)
+        if self.kernel == "sparse":
+            return self._sparse_product(D, transpose=True, squared=True)
+        X = self.X
+        out = np.empty((X.shape[1], D.shape[1]))
+        step = max(SQUARED_CHUNK // max(X.shape[0], 1), 1)
+        for start in range(0, X.shape[1], step):
+            columns = slice(start, start + step)
+            out[columns] = np.square(X[:, columns], dtype=np.float64).T @ D
+        return out
 
     def _count(self):
         self.column_passes += self.n_columns
         self.n_products += 1
+
+    def _sparse_product(self, B, *, transpose, squared=False):
+        """Return ``X @ B``, ``X.T @ B`` or ``(X * X).T @ B`` with the kernels.
+
+        The result has the dtype of ``X`` and ``B`` together (float64 for the
+        squares), and ``B``'s number of dimensions.
+        """
+        X = self.X
+        vector = B.ndim == 1
+        dtype = np.float64 if squared else np.result_type(X.dtype, B.dtype)
+        if dtype not in (np.float32, np.float64):
+            dtype = np.float64
+        B = np.ascontiguousarray(B.reshape(-1, 1) if vector else B, dtype=dtype)
+        data, indices, indptr = sparse_arrays(X)
+        n_out = X.shape[1] if transpose else X.shape[0]
+        # CSR gathers X @ B and scatters X.T @ B; CSC the other way round
+        if (X.format == "csr") != transpose:
+            out = np.empty((n_out, B.shape[1]), dtype)
+            _kernels_fast.gather(data, indices, indptr, B, out, squared)
+        else:
+            out = np.zeros((n_out, B.shape[1]), dtype)
+            _kernels_fast.scatter(data, indices, indptr, B, out, squared)
+        return out[:, 0] if vector else out
+
+
+def sparse_arrays(X):
+    """Return ``data``, ``indices`` and ``indptr`` of a sparse ``X`` for the kernels.
+
+    Contiguous, float32 or float64 data and one index dtype for both index
+    arrays: X's own arrays unless they are not so (then converted copies).
+    """
+    data = X.data if X.dtype in (np.float32, np.float64) else X.data.astype(np.float64)
+    index = np.promote_types(X.indices.dtype, X.indptr.dtype)
+    return (np.ascontiguousarray(data),
+            np.ascontiguousarray(X.indices, dtype=index),
+            np.ascontiguousarray(X.indptr, dtype=index))
+
+
+def matmul(X, W):
+    """Return ``X @ W`` (one pass over a sparse or dense ``X``)."""
+    return Block(X).matmul(W)
+
+
+def rmatmul(X, R):
+    """Return ``X.T @ R`` (one pass over a sparse or dense ``X``)."""
+    return Block(X).rmatmul(R)
 
 
 def column_norms(X):
@@ -75,48 +135,7 @@ def column_norms(X):
         X = X.copy()  # duplicates must be summed before squaring
         X.sum_duplicates()
     ones = np.ones((X.shape[0], 1))
-    return np.sqrt(_squared_rmatmul(X, ones)[:, 0])
-
-
-def _squared_rmatmul(X, D):
-    """Return ``(X * X).T @ D`` for a float64 ``D``, squaring chunks of ``X``.
-
-    Each chunk holds about SQUARED_CHUNK stored entries (a column range of a
-    CSC or dense ``X``; a row range of a CSR ``X``, at most
-    SQUARED_MAX_CHUNKS of them, as each adds a product of full length), and
-    its squared values share the index arrays of ``X``. A column range gives
-    each output row from one product, so the result is the same as without
-    chunks.
-    """
-    n_rows, n_columns = X.shape
-    out = np.zeros((n_columns, D.shape[1]))
-    if not sp.issparse(X) or X.format == "csc":
-        per_column = max(X.nnz if sp.issparse(X) else X.size, 1) / max(n_columns, 1)
-        step = max(int(SQUARED_CHUNK / per_column), 1)
-        for start in range(0, n_columns, step):
-            stop = min(start + step, n_columns)
-            out[start:stop] = _square(X, start, stop).T @ D
-        return out
-    step = max(-(-n_rows // SQUARED_MAX_CHUNKS),
-               int(SQUARED_CHUNK * n_rows / max(X.nnz, 1)), 1)
-    for start in range(0, n_rows, step):
-        stop = min(start + step, n_rows)
-        out += _square(X, start, stop).T @ D[start:stop]
-    return out
-
-
-def _square(X, start, stop):
-    """Return the float64 squares of ``X``'s rows (CSR) or columns ``start:stop``."""
-    if not sp.issparse(X):
-        return np.square(X[:, start:stop], dtype=np.float64)
-    first, last = X.indptr[start], X.indptr[stop]
-    data = np.square(X.data[first:last], dtype=np.float64)
-    indptr = X.indptr[start:stop + 1] - first
-    if X.format == "csc":
-        shape = (X.shape[0], stop - start)
-        return sp.csc_array((data, X.indices[first:last], indptr), shape=shape)
-    shape = (stop - start, X.shape[1])
-    return sp.csr_array((data, X.indices[first:last], indptr), shape=shape)
+    return np.sqrt(Block(X).squared_rmatmul(ones)[:, 0])
 
 
 def take_columns(X, columns, kernel):

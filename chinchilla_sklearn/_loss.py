@@ -11,6 +11,7 @@ of shape (n_samples,), for the softmax. The residual
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import entr, expit
 
 
@@ -36,6 +37,19 @@ def log_softmax(Z):
 def _columns(s):
     """Return per-sample weights as a column, to broadcast against ``Z``."""
     return s[:, None] if s.ndim == 1 else s
+
+
+# Row-wise reductions (softmax loss values, the dual) run over chunks of rows
+# with at most this many entries, so their temporaries stay small whatever the
+# number of classes.
+CHUNK_ENTRIES = 2**17
+
+
+def _row_chunks(n_rows, n_columns):
+    """Yield slices of rows covering ``n_rows``, each of <= CHUNK_ENTRIES entries."""
+    step = max(1, CHUNK_ENTRIES // max(n_columns, 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
 
 
 class SigmoidLoss:
@@ -99,24 +113,50 @@ class SigmoidLoss:
         """Return the Newton step on the intercept alone."""
         return -R.sum(axis=0) / np.maximum(curvature.sum(axis=0), 1e-300)
 
-    def probabilities(self, Z):
-        """Return the probabilities of the outputs."""
-        return expit(Z)
+    def intercept_mix(self, Y, R, s):
+        """Return ``(a, u)``: the dual point ``q = (1 - a) * p + a * u`` balanced.
 
-    def dual_value(self, Y, P, s, t):
-        """Return ``-sum_i F_i*(-theta_i)`` at the dual point ``theta = -t * R``.
+        With an intercept the dual point ``theta = s * (q - y)`` must sum to
+        zero over the samples (per output); ``R = s * (p - y)`` sums to the
+        intercept gradient ``g``. For each output the smallest ``a`` in [0, 1]
+        and a ``u`` in [0, 1] that balance it: ``u = 0``, ``a = g / sum_i s_i
+        p_i`` when ``g > 0`` (the probabilities shrink), ``u = 1``, ``a = -g /
+        sum_i s_i (1 - p_i)`` when ``g < 0``; so ``q`` stays in [0, 1].
+        """
+        s = np.broadcast_to(_columns(s), R.shape)
+        g = R.sum(axis=0, dtype=np.float64)
+        positive = g + np.einsum("ik,ik->k", s, Y, dtype=np.float64)  # sum s p
+        mass = np.where(g > 0, positive, s.sum(axis=0, dtype=np.float64) - positive)
+        a = np.minimum(np.abs(g) / np.maximum(mass, np.finfo(np.float64).tiny), 1.0)
+        return a, (g < 0).astype(np.float64)
+
+    def dual_value(self, Y, R, s, t, mix=None):
+        """Return ``-sum_i F_i*(-theta_i)`` at the dual point ``theta = t * R``.
 
         The conjugate of ``s * loss(y, .)`` at ``-theta`` is ``-s * H(q)``, ``H``
-        the binary entropy and ``q = y + t * (p - y)`` in [0, 1].
+        the binary entropy and ``q = y + t * (p - y)`` in [0, 1], ``p = y + R /
+        s`` (``y`` where ``s = 0``: those samples count 0); with ``mix = (a,
+        u)`` (:meth:`intercept_mix`), ``p`` is first replaced by ``(1 - a) * p
+        + a * u``. Computed in float64, a chunk of rows at a time.
         """
-        Q = Y + t * (P - Y)
-        return float((_columns(s) * (entr(Q) + entr(1 - Q))).sum())
+        a, u = (0.0, 0.0) if mix is None else mix
+        s = np.broadcast_to(_columns(s), R.shape)
+        value = 0.0
+        for rows in _row_chunks(*R.shape):
+            s_rows = s[rows].astype(np.float64)
+            Q = np.divide(R[rows], s_rows, out=np.zeros(s_rows.shape),
+                          where=s_rows > 0)
+            Q += Y[rows]  # p; then q = y + t ((1 - a) p + a u - y)
+            Q *= t * (1 - a)
+            Q += t * a * u
+            Q += (1 - t) * Y[rows]
+            entropy = entr(Q)
+            np.subtract(1, Q, out=Q)
+            entropy += entr(Q)
+            value += float(np.vdot(s_rows, entropy))
+        return value
 
 
-# Row-wise softmax reductions (loss values, the dual) run over chunks of rows
-# with at most this many entries, so their temporaries stay small whatever the
-# number of classes.
-CHUNK_ENTRIES = 2**17
 # Up to this many classes the intercept's Newton step solves the (n_classes,
 # n_classes) Hessian directly (O(n_samples n_classes^2 + n_classes^3)); above,
 # by conjugate gradients on Hessian products (O(n_samples n_classes) each),
@@ -159,6 +199,12 @@ class ClassLabels:
         """Return the targets of ``rows`` (a slice or an index array)."""
         return ClassLabels(self.labels[rows], self.n_classes)
 
+    def tosparse(self, weights):
+        """Return the one-hot matrix with row ``i`` scaled by ``weights[i]`` (CSR)."""
+        n_samples = self.labels.size
+        return sp.csr_array((weights, self.labels, np.arange(n_samples + 1)),
+                            shape=self.shape)
+
     def toarray(self, dtype=np.float64):
         """Return the dense one-hot matrix."""
         Y = np.zeros(self.shape, dtype=dtype)
@@ -178,13 +224,6 @@ def _class_labels(Y):
     if not (np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)):
         raise ValueError("SoftmaxLoss needs one-hot targets (one 1 per row).")
     return Y.argmax(axis=1)
-
-
-def _row_chunks(n_rows, n_columns):
-    """Yield slices of rows covering ``n_rows``, each of <= CHUNK_ENTRIES entries."""
-    step = max(1, CHUNK_ENTRIES // max(n_columns, 1))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(start + step, n_rows))
 
 
 def _softmax_loss_rows(Z, labels, shifted, row_max):
@@ -301,25 +340,46 @@ class SoftmaxLoss:
             step = _intercept_step_cg(R, curvature, g)
         return -step.astype(R.dtype)
 
-    def probabilities(self, Z):
-        """Return the class probabilities (one (n_samples, n_classes) array)."""
-        P = np.subtract(Z, Z.max(axis=1)[:, None], out=np.empty(Z.shape, Z.dtype))
-        np.exp(P, out=P)
-        P /= P.sum(axis=1)[:, None]
-        return P
+    def intercept_mix(self, Y, R, s):
+        """Return ``(a, u)``: the dual point ``q = (1 - a) * p + a * u`` balanced.
 
-    def dual_value(self, Y, P, s, t):
-        """Return ``-sum_i F_i*(-theta_i)`` at the dual point ``theta = -t * R``.
+        With an intercept the dual point ``theta = s * (q - y)`` must sum to
+        zero over the samples; ``R = s * (p - y)`` sums to the intercept
+        gradient ``g`` (whose entries sum to zero). With ``n = sum_i s_i y_i``
+        and ``S = sum_i s_i``, ``u = (n - (1 - a) / a * g) / S`` balances it
+        for any ``a``; the smallest ``a`` that keeps ``u`` a distribution is
+        ``1 / (1 + rho)``, ``rho = min_{k: g_k > 0} n_k / g_k``.
+        """
+        g = R.sum(axis=0, dtype=np.float64)
+        counts = np.bincount(_class_labels(Y), weights=s.astype(np.float64),
+                             minlength=g.size)
+        positive = g > 0
+        if not positive.any():
+            return 0.0, np.zeros(g.size)
+        rho = float((counts[positive] / g[positive]).min())
+        u = np.maximum(counts - rho * g, 0) / float(s.sum(dtype=np.float64))
+        return 1 / (1 + rho), u
+
+    def dual_value(self, Y, R, s, t, mix=None):
+        """Return ``-sum_i F_i*(-theta_i)`` at the dual point ``theta = t * R``.
 
         The conjugate is ``-s * H(q)``, ``H`` the entropy of the distribution
-        ``q = y + t * (p - y)``: ``t * p`` off the label, ``t * p + 1 - t`` at
-        it.
+        ``q = y + t * (p - y)``, ``p = y + R / s`` (``y`` where ``s = 0``: those
+        samples count 0); with ``mix = (a, u)`` (:meth:`intercept_mix`), ``p``
+        is first replaced by ``(1 - a) * p + a * u``. Computed in float64, a
+        chunk of rows at a time.
         """
         labels = _class_labels(Y)
-        entropy = np.empty(P.shape[0], dtype=np.float64)
-        for rows in _row_chunks(*P.shape):  # small temporaries, chunk by chunk
-            Q = P[rows] * t
-            Q[np.arange(Q.shape[0]), labels[rows]] += 1 - t
+        a, u = (0.0, 0.0) if mix is None else mix
+        inv_s = np.divide(1.0, s, out=np.zeros(s.shape), where=s > 0)
+        entropy = np.empty(R.shape[0], dtype=np.float64)
+        for rows in _row_chunks(*R.shape):
+            Q = R[rows] * inv_s[rows, None]  # p - y, in float64
+            at_label = (np.arange(Q.shape[0]), labels[rows])
+            Q[at_label] += 1  # p; then q = t ((1 - a) p + a u) + (1 - t) y
+            Q *= t * (1 - a)
+            Q += t * a * u
+            Q[at_label] += 1 - t
             entropy[rows] = entr(Q).sum(axis=1)
         return float(s @ entropy)
 

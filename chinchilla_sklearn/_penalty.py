@@ -137,13 +137,21 @@ class Penalty:
             return W * np.maximum(1 - threshold / np.maximum(norms, 1e-300), 0)
         return np.sign(W) * np.maximum(np.abs(W) - threshold, 0)
 
-    def conjugate(self, U):
-        """Return the conjugate of the penalty at ``U``; ``U`` must be dual feasible.
+    def conjugate(self, U, scale=1.0):
+        """Return the conjugate of the penalty at ``scale * U``, dual feasible.
 
         ``sum_j max(||u_j|| - l1, 0)^2 / (2 l2)`` (entrywise norms for L1), and
-        0 when ``l2 = 0`` (then feasibility means ``||u_j|| <= l1``).
+        0 when ``l2 = 0`` (then feasibility means ``||u_j|| <= l1``). In float64
+        (squares of float32 gradients can overflow float32), with one
+        temporary of the shape of ``U``.
         """
         if self.l2 == 0:
             return 0.0
-        norms = self.row_norms(U) if self.group else np.abs(U)
-        return float((np.maximum(norms - self.l1, 0) ** 2).sum() / (2 * self.l2))
+        if self.group:
+            excess = self.row_norms(np.asarray(U, dtype=np.float64))
+        else:
+            excess = np.abs(U, dtype=np.float64)
+        excess *= scale
+        excess -= self.l1
+        np.maximum(excess, 0, out=excess)
+        return float(np.vdot(excess, excess) / (2 * self.l2))

@@ -21,15 +21,16 @@ def _check_matplotlib(caller):
 
 
 class GateDisplay:
-    """Objective, optimality violation and working-set size per outer iteration.
+    """Objective, duality gap, violation and working-set size per outer iteration.
 
     A picture of ``loss_curve_`` and ``gate_report_``: one point per outer
     iteration of the gate loop, on three axes that share the iteration axis:
 
     1. the objective after the iteration;
-    2. the largest optimality (KKT) violation after the iteration, on a log
-       scale, with ``tol`` as a dashed line when it is known (the fit stops at
-       the first iteration whose violation is at most ``tol``);
+    2. the relative duality gap (when known) and the largest optimality (KKT)
+       violation after the iteration, on a log scale, with ``tol`` as a dashed
+       line when it is known (the fit stops at the first iteration whose gap
+       is at most ``tol``; without a penalty, whose violation is);
     3. the working-set size (features that took part in the iteration) and, when
        known, the number of features certified zero so far by safe screening, on
        a symmetric log scale (linear between 0 and 1), since the two counts can
@@ -56,9 +57,13 @@ class GateDisplay:
         The number of features certified zero so far, after each outer iteration
         (``gate_report_["n_screened"]``). Not drawn when None.
 
+    gap : array-like of shape (n_iter,), default=None
+        The relative duality gap after each outer iteration
+        (``gate_report_["gap"]``). Not drawn when None.
+
     tol : float, default=None
         The stopping tolerance of the fit, drawn as a horizontal line on the
-        violation axes. Not drawn when None.
+        gap and violation axes. Not drawn when None.
 
     estimator_name : str, default=None
         Name of the estimator, used as the title of the figure when the display
@@ -67,12 +72,13 @@ class GateDisplay:
     Attributes
     ----------
     axes_ : ndarray of matplotlib Axes of shape (3,)
-        The axes of the objective, the violation and the working-set size, in
-        that order.
+        The axes of the objective, the gap and violation, and the working-set
+        size, in that order.
 
     lines_ : dict of str to matplotlib Line2D
         The drawn lines, under the keys ``"objective"``, ``"violation"``,
-        ``"working_set_size"``, and ``"n_screened"`` and ``"tol"`` when drawn.
+        ``"working_set_size"``, and ``"gap"``, ``"n_screened"`` and ``"tol"``
+        when drawn.
 
     figure_ : matplotlib Figure
         The figure that contains the axes.
@@ -103,6 +109,7 @@ class GateDisplay:
         working_set_size,
         n_screened=None,
         *,
+        gap=None,
         tol=None,
         estimator_name=None,
     ):
@@ -110,6 +117,7 @@ class GateDisplay:
         self.violation = violation
         self.working_set_size = working_set_size
         self.n_screened = n_screened
+        self.gap = gap
         self.tol = tol
         self.estimator_name = estimator_name
 
@@ -147,18 +155,22 @@ class GateDisplay:
                 "the gate (it removes gate_report_)."
             )
         report = estimator.gate_report_
+        gap = report.get("gap")
+        if gap is not None and np.all(np.isnan(gap)):  # C=inf: no dual, no gap
+            gap = None
         display = cls(
             loss_curve=estimator.loss_curve_,
             violation=report["violation"],
             working_set_size=report["working_set_size"],
             n_screened=report.get("n_screened"),
+            gap=gap,
             tol=getattr(estimator, "tol", None),
             estimator_name=estimator.__class__.__name__,
         )
         return display.plot(ax=ax)
 
     def plot(self, ax=None):
-        """Draw the objective, the violation and the working-set size.
+        """Draw the objective, the gap and violation, and the working-set size.
 
         Parameters
         ----------
@@ -167,8 +179,9 @@ class GateDisplay:
 
             - None: a new figure with three axes, one above the other, sharing
               the iteration axis.
-            - Three Axes (a list, tuple or array): the objective, the violation
-              and the working-set size are drawn on them, in that order.
+            - Three Axes (a list, tuple or array): the objective, the gap and
+              violation, and the working-set size are drawn on them, in that
+              order.
             - One Axes created as a subplot (for example by
               ``plt.subplots``): its area is split into three rows; the Axes
               itself is hidden.
@@ -186,18 +199,25 @@ class GateDisplay:
         working_set_size = np.asarray(self.working_set_size)
         n_iter = loss_curve.shape[0]
         lengths = [violation.shape[0], working_set_size.shape[0]]
-        if self.n_screened is not None:
-            lengths.append(len(self.n_screened))
+        for optional in (self.n_screened, self.gap):
+            if optional is not None:
+                lengths.append(len(optional))
         if any(length != n_iter for length in lengths):
             raise ValueError(
-                "loss_curve, violation, working_set_size and n_screened must have "
-                f"one entry per outer iteration; got lengths {[n_iter] + lengths}."
+                "loss_curve, violation, working_set_size, n_screened and gap must "
+                "have one entry per outer iteration; got lengths "
+                f"{[n_iter] + lengths}."
             )
         axes, shared_x = self._make_axes(ax)
         iterations = np.arange(1, n_iter + 1)
         lines = {}
         (lines["objective"],) = axes[0].plot(iterations, loss_curve, "o-")
         axes[0].set_ylabel("objective")
+        if self.gap is not None:
+            (lines["gap"],) = axes[1].semilogy(
+                iterations, np.asarray(self.gap, dtype=float), "D-", color="C4",
+                label="relative duality gap",
+            )
         (lines["violation"],) = axes[1].semilogy(
             iterations, violation, "o-", color="C1", label="violation"
         )
@@ -205,8 +225,9 @@ class GateDisplay:
             lines["tol"] = axes[1].axhline(
                 self.tol, color="0.4", linestyle="--", label=f"tol = {self.tol:g}"
             )
+        if len(lines) > 2:
             axes[1].legend(loc="upper right")
-        axes[1].set_ylabel("optimality violation")
+        axes[1].set_ylabel("gap, violation")
         (lines["working_set_size"],) = axes[2].plot(
             iterations, working_set_size, "o-", color="C2", label="working set"
         )

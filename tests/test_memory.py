@@ -81,29 +81,28 @@ def test_fit_keeps_float32_and_int64(fmt, monkeypatch):
     assert clf.coef_.dtype == np.float32
 
 
-@pytest.mark.parametrize("ratio", [10**9, 0], ids=["all_columns", "compressed"])
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_partial_fit_keeps_float32_and_int64(fmt, ratio, monkeypatch):
-    """The stream reads X's arrays; each batch's block keeps float32 and int64."""
-    monkeypatch.setattr(_online, "GLOBAL_RATIO", ratio)
+def test_partial_fit_keeps_float32_and_int64(fmt, monkeypatch):
+    """The stream reads X's arrays: each batch is a view of them, float32 and int64."""
     X, y = _float32_int64(fmt)
-    problems, blocks = [], []
+    problems, batches = [], []
     _record(monkeypatch, classifier_module, "update_online",
             lambda problem, *args: problems.append(problem))
-    gradient = _online._gradient
+    batch_arrays = _online._batch_arrays
 
-    def record_block(*args):
-        result = gradient(*args)
-        blocks.append(result[4])
-        return result
+    def record_batch(*args):
+        batch = batch_arrays(*args)
+        batches.append(batch)
+        return batch
 
-    monkeypatch.setattr(_online, "_gradient", record_block)
+    monkeypatch.setattr(_online, "_batch_arrays", record_batch)
     clf = ChinchillaClassifier(l1_ratio=0.5).partial_fit(X, y, classes=[0, 1])
     assert _shares(problems[-1].X, X)
-    assert len(blocks) == -(-X.shape[0] // _online.BATCH_SIZE)
-    for block in blocks:
-        assert block.indices.dtype == block.indptr.dtype == np.int64
-        assert block.dtype == np.float32
+    assert len(batches) == -(-X.shape[0] // _online.BATCH_SIZE)
+    for data, indices, indptr in batches:
+        assert np.shares_memory(data, X.data) and np.shares_memory(indices, X.indices)
+        assert indices.dtype == indptr.dtype == np.int64
+        assert data.dtype == np.float32
     assert clf.coef_.dtype == clf.intercept_.dtype == np.float32
     assert clf._online_state.z.dtype == np.float32
 

@@ -143,7 +143,7 @@ def test_partial_fit_after_fit_continues():
     # one batch from the optimum of the same data moves the weights a little
     assert np.abs(clf.coef_ - coef).max() < 0.05 * np.abs(coef).max()
     assert clf.n_iter_ == len(clf.loss_curve_) == 1
-    assert not hasattr(clf, "gate_report_")
+    assert not hasattr(clf, "gate_report_") and not hasattr(clf, "dual_gap_")
     clf.fit(X, y)  # a fit starts over: report back, online state dropped
     assert len(clf.gate_report_["working_set_size"]) == clf.n_iter_
     assert clf._online_state is None
@@ -198,13 +198,18 @@ def test_multilabel():
         ChinchillaClassifier().partial_fit(X, Y, classes=[0, 1])
 
 
-@pytest.mark.parametrize("fmt", ["dense", "csr", "csr_compressed"])
-def test_zero_weight_is_absent(fmt, monkeypatch):
+def _int64_indices(X):
+    """``X`` (CSR) with int64 indices and indptr: the kernels' other index type."""
+    X = sp.csr_array(X)  # a csr_array keeps int64 index arrays as given
+    X.indices, X.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    return X
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csr_int64"])
+def test_zero_weight_is_absent(fmt):
     """Rows of weight 0 change nothing: bit for bit the model without them."""
-    if fmt == "csr_compressed":  # the batches' own columns, not all columns
-        monkeypatch.setattr(_online, "GLOBAL_RATIO", 0)
     X, y = _sparse_text(n_samples=600)
-    X = X if fmt != "dense" else X.toarray()
+    X = {"dense": X.toarray(), "csr": X, "csr_int64": _int64_indices(X)}[fmt]
     weight = np.random.default_rng(1).choice([0.0, 0.5, 1.0, 2.0], size=len(y))
     kept = weight > 0
     with_zeros = ChinchillaClassifier(l1_ratio=0.5)
@@ -218,17 +223,17 @@ def test_zero_weight_is_absent(fmt, monkeypatch):
 
 
 @pytest.mark.parametrize("shared_support", [False, True], ids=["l1", "group"])
-def test_sparse_and_dense_give_the_same_model(shared_support, monkeypatch):
-    """Dense rows, sparse products on all columns, and on the batch's columns."""
+def test_sparse_and_dense_give_the_same_model(shared_support):
+    """Dense rows (all columns step) and sparse rows (the touched columns step),
+    with int32 and int64 indices."""
     X, y = _sparse_text(n_samples=400)
     y = y + (X[:, 0].toarray().ravel() > 0)  # three classes
     params = dict(l1_ratio=0.5, shared_support=shared_support)
     models = {}
-    for name, X_in, ratio in [("dense", X.toarray(), 8), ("all", X, 10**9),
-                              ("compressed", X, 0)]:
-        monkeypatch.setattr(_online, "GLOBAL_RATIO", ratio)
+    for name, X_in in [("dense", X.toarray()), ("int32", X),
+                       ("int64", _int64_indices(X))]:
         models[name] = _stream(ChinchillaClassifier(**params), X_in, y, 3, batch=64)
-    for name in ("all", "compressed"):
+    for name in ("int32", "int64"):
         assert_allclose(models[name].coef_, models["dense"].coef_, rtol=1e-10,
                         atol=1e-12)
         assert_allclose(models[name].intercept_, models["dense"].intercept_,

@@ -7,9 +7,10 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MaxAbsScaler
+from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 
 from chinchilla_sklearn import ChinchillaClassifier, GateDisplay
 
@@ -47,6 +48,7 @@ def test_from_estimator_draws_one_point_per_outer_iteration(fitted):
         "violation": report["violation"],
         "working_set_size": report["working_set_size"],
         "n_screened": report["n_screened"],
+        "gap": report["gap"],
     }
     for key, values in expected.items():
         line = display.lines_[key]
@@ -61,7 +63,7 @@ def test_from_estimator_labels_its_axes(fitted):
     assert display.axes_.shape == (3,)
     assert [ax.get_ylabel() for ax in display.axes_] == [
         "objective",
-        "optimality violation",
+        "gap, violation",
         "features",
     ]
     assert display.axes_[-1].get_xlabel() == "outer iteration"
@@ -77,7 +79,7 @@ def test_plot_accepts_three_axes():
     assert display.plot(ax=axes) is display
     assert list(display.axes_) == list(axes)
     assert display.figure_ is fig
-    assert "n_screened" not in display.lines_ and "tol" not in display.lines_
+    assert not {"n_screened", "gap", "tol"} & set(display.lines_)
     for ax in axes:
         assert ax.get_xlabel() == "outer iteration"
         assert len(ax.get_lines()) == 1
@@ -137,3 +139,12 @@ def test_package_import_does_not_import_matplotlib():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_from_estimator_without_penalty_draws_no_gap():
+    """C=inf has no dual: the violation is what stops the fit, and no gap line."""
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = ChinchillaClassifier(C=np.inf).fit(StandardScaler().fit_transform(X), y)
+    assert np.isnan(clf.dual_gap_)
+    display = GateDisplay.from_estimator(clf)
+    assert "gap" not in display.lines_ and "violation" in display.lines_

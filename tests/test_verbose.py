@@ -10,7 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from chinchilla_sklearn import ChinchillaClassifier
 
-HEADER = ["iter", "objective", "violation", "ws", "screened", "kernel", "time", "[s]"]
+HEADER = ["iter", "objective", "gap", "violation", "ws", "screened", "kernel", "time",
+          "[s]"]
 
 
 def _problem():
@@ -40,34 +41,38 @@ def test_verbose_prints_one_aligned_line_per_outer_iteration(capsys):
     report = clf.gate_report_
     for k, row in enumerate(rows):
         fields = row.split()
-        assert len(fields) == 7
+        assert len(fields) == 8
         assert int(fields[0]) == k + 1
         np.testing.assert_allclose(float(fields[1]), clf.loss_curve_[k], rtol=1e-8)
-        np.testing.assert_allclose(float(fields[2]), report["violation"][k], rtol=1e-3)
-        assert int(fields[3]) == report["working_set_size"][k]
-        assert int(fields[4]) == report["n_screened"][k]
-        assert fields[5] == report["kernel"][k]
-        assert float(fields[6]) >= 0
-    elapsed = [float(row.split()[6]) for row in rows]
+        np.testing.assert_allclose(float(fields[2]), report["gap"][k], rtol=1e-3)
+        np.testing.assert_allclose(float(fields[3]), report["violation"][k], rtol=1e-3)
+        assert int(fields[4]) == report["working_set_size"][k]
+        assert int(fields[5]) == report["n_screened"][k]
+        assert fields[6] == report["kernel"][k]
+        assert float(fields[7]) >= 0
+    elapsed = [float(row.split()[7]) for row in rows]
     assert elapsed == sorted(elapsed)
     match = re.fullmatch(
-        r"converged after (\d+) iterations: violation (\S+), (\d+) non-zero weights",
+        r"converged after (\d+) iterations: the relative duality gap is (\S+) "
+        r"\(largest optimality violation (\S+)\), (\d+) non-zero weights",
         summary,
     )
     assert match is not None, summary
+    assert float(match[2]) == pytest.approx(clf.dual_gap_, rel=1e-3)
+    assert float(match[3]) == pytest.approx(report["violation"][-1], rel=1e-3)
     assert int(match[1]) == clf.n_iter_
     assert float(match[2]) <= clf.tol
-    assert int(match[3]) == np.count_nonzero(clf.coef_)
+    assert int(match[4]) == np.count_nonzero(clf.coef_)
 
 
 def test_verbose_summary_says_stopped_without_convergence(capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf, lines = _fit_and_read(capsys, C=5.0, tol=1e-12, max_iter=1)
-    if clf.gate_report_["violation"][-1] <= 1e-12:
+    if clf.dual_gap_ <= 1e-12:
         pytest.skip("converged in one iteration")
     assert len(lines) == 3
-    assert lines[-1].startswith("stopped after 1 iterations: violation ")
+    assert lines[-1].startswith("stopped after 1 iterations: the relative duality gap")
 
 
 def test_verbose_zero_prints_nothing(capsys):
