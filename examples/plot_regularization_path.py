@@ -101,8 +101,8 @@ for name, model in [("best", search), ("1se", sparse)]:
 # The same search with :class:`~sklearn.model_selection.GridSearchCV` fits every
 # ``C`` of every fold from zero, and finds the same scores and the same ``C``.
 # (``tol=1e-8`` throughout: where the penalty is weak, two fits that both pass a
-# looser stopping rule can differ in a prediction or two, and a tie of scores
-# can then fall the other way; see "Choosing tol" in the user guide.)
+# looser certificate can differ in a prediction or two, and a tie of scores can
+# then fall the other way.)
 start = time.perf_counter()
 grid = GridSearchCV(ChinchillaClassifier(tol=1e-8),
                     {"C": search.Cs_, "l1_ratio": [1.0]}, cv=folds)
