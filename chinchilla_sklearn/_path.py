@@ -3,9 +3,9 @@
 Neighbouring values of ``C`` have neighbouring solutions, so each fit starts
 from the previous ones (a warm start, from the line through the last two
 solutions: see :func:`predict_start`): the gate's first working set is then the
-predicted support plus the strongest violators, and most fits take one or two
-outer iterations. Below the largest ``C`` at which every weight is zero the
-solution is known in closed form and no fit runs at all.
+predicted support plus the strongest violators, and a fit takes a fraction of
+the Newton steps of a fit from zero. Below the largest ``C`` at which every
+weight is zero the solution is known in closed form and no fit runs at all.
 
 The largest such ``C``. With the weights at zero and the intercept at its
 optimum (the weighted class frequencies), the residuals are ``R0 = s * (P0 -
@@ -95,7 +95,9 @@ def zero_model(X, targets, fit_intercept):
     if isinstance(Y, ClassLabels):  # softmax: P0 = the weighted class shares
         if fit_intercept:
             P0 = np.bincount(Y.labels, weights=s, minlength=Y.n_classes) / s.sum()
-            b0 = np.log(P0) - np.log(P0).mean()
+            # a class of zero weight has the intercept -inf: a finite stand-in
+            log_P0 = np.log(np.maximum(P0, np.finfo(dtype).tiny))
+            b0 = log_P0 - log_P0.mean()
         else:
             P0 = np.full(Y.n_classes, 1.0 / Y.n_classes)
             b0 = np.zeros(Y.n_classes)
@@ -292,9 +294,10 @@ def regularization_path(X, y, *, Cs=20, l1_ratio=1.0, sample_weight=None, **para
 
     Fits ``ChinchillaClassifier(C=C, l1_ratio=l1_ratio, **params)`` at each
     ``C`` of ``Cs``, from the smallest ``C`` (the strongest penalty) up, each
-    fit starting from the previous solution: the gate's first working set is
-    the previous support plus the strongest violators, so most fits take one or
-    two outer iterations. At and below the largest ``C`` at which every weight
+    fit starting from the previous ones (the line through the last two
+    solutions): the gate's first working set is the predicted support plus the
+    strongest violators, so a fit takes a fraction of the Newton steps of a fit
+    from zero. At and below the largest ``C`` at which every weight
     is zero, the solution is known (zero weights, the intercept of the weighted
     class frequencies) and no fit runs.
 
