@@ -69,4 +69,5 @@ clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
 	rm -f chinchilla_sklearn/*.c chinchilla_sklearn/*.so $(VENV)/.installed-*
 	rm -rf docs/_build docs/auto_examples docs/gen_modules docs/sg_execution_times.rst
+	rm -rf docs/_generated
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,13 +1,13 @@
 """The estimator: parameters, validation, label encoding and fitted attributes."""
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -20,19 +20,21 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._base import (
+    C_CONSTRAINT,
+    L1_RATIO_CONSTRAINT,
+    MODEL_PARAMETER_CONSTRAINTS,
+    check_fit_data,
+    encode_targets,
+    scaled_problem,
+    set_targets,
+)
 from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._gate import run_gate
 from ._loss import SigmoidLoss, SoftmaxLoss, log1pexp, log_softmax
-from ._objective import Problem
 from ._online import OnlineState, update_online
-from ._penalty import Penalty
-from ._targets import (
-    encode_classes,
-    encode_labels,
-    encode_online_classes,
-    encode_online_labels,
-)
-from ._utils import as_sparse_array, unchanged_on_error
+from ._targets import encode_online_classes, encode_online_labels
+from ._utils import unchanged_on_error
 
 
 class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -226,19 +228,11 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     """
 
     _parameter_constraints: dict = {
-        "C": [Interval(Real, 0, None, closed="right")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
-        "shared_support": ["boolean"],
-        "gate": ["boolean"],
-        "gate_threshold": [Interval(Real, 0, 1, closed="both")],
-        "fit_intercept": ["boolean"],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "C": [C_CONSTRAINT],
+        "l1_ratio": [L1_RATIO_CONSTRAINT],
+        **MODEL_PARAMETER_CONSTRAINTS,
         "warm_start": ["boolean"],
         "eta0": [Interval(Real, 0, None, closed="neither")],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -298,14 +292,7 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         self : object
             The fitted estimator.
         """
-        X, y = validate_data(
-            self, X, y, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
-            multi_output=True,
-        )
-        X = as_sparse_array(X)  # the same arrays; int64 indices stay int64
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        X, y = check_fit_data(X, y, estimator=self)
         problem = self._problem(X, y, sample_weight)
         W, b = self._starting_point(problem)
         callbacks = FitCallbacks(self, X, y, sample_weight)
@@ -457,35 +444,20 @@ class ChinchillaClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
 
     def _problem(self, X, y, sample_weight):
         """Encode the labels and weights of the objective into a Problem."""
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
+        targets = encode_targets(X, y, sample_weight, self.class_weight)
         # a partial_fit after this fit starts a new optimiser state; its
         # samples join the ones fitted here (the penalty's share, _online.py)
         self._online_state = None
-        self._fit_weight = float(sample_weight.sum())
-        self._multilabel = y.ndim == 2
-        if self._multilabel:
-            self.classes_ = np.arange(y.shape[1])
-            self._label_dtype = y.dtype.str  # a string: safe for skops
-            Y, s, loss = encode_labels(y, sample_weight, self.class_weight, X.dtype)
-        else:
-            self.classes_, Y, s, loss = encode_classes(
-                y, sample_weight, self.class_weight, X.dtype
-            )
-        return self._scaled_problem(X, Y, s, loss)
+        self._fit_weight = float(targets.sample_weight.sum())
+        set_targets(self, targets)
+        return self._scaled_problem(X, targets.Y, targets.s, targets.loss)
 
     def _scaled_problem(self, X, Y, s, loss):
         """Return the Problem with ``C`` in the weights ``s`` and the penalty."""
-        finite_C = np.isfinite(self.C)
-        if finite_C:
-            s *= X.dtype.type(self.C)  # s is a new array, never the caller's
-        penalty = Penalty(
-            l1=float(self.l1_ratio) if finite_C else 0.0,
-            l2=float(1 - self.l1_ratio) if finite_C else 0.0,
-            group=self.shared_support and Y.shape[1] > 1,
-        )
-        return Problem(X, Y, s, loss, penalty, self.fit_intercept)
+        # s is a new array, never the caller's
+        return scaled_problem(X, Y, s, loss, C=self.C, l1_ratio=self.l1_ratio,
+                              shared_support=self.shared_support,
+                              fit_intercept=self.fit_intercept)
 
     def _online_problem(self, X, y, sample_weight, first_call):
         """Return the Problem of one partial_fit call and the sample weights.

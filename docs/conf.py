@@ -2,7 +2,9 @@
 
 import os
 import re
+import sys
 from importlib.metadata import version as _version
+from pathlib import Path
 
 project = "chinchilla-sklearn"
 author = "chinchilla-sklearn developers"
@@ -17,10 +19,11 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "_generated"]
 default_role = "literal"
 
 autosummary_generate = True
@@ -46,6 +49,14 @@ sphinx_gallery_conf = {
     "reference_url": {"chinchilla_sklearn": None},
     "download_all_examples": False,
 }
+
+# The Benchmarks page: charts drawn by benchmark_chart.py from the committed
+# benchmarks/results.json (no benchmark runs during the build).
+plot_working_directory = str(Path(__file__).resolve().parent)
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 110)]
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"chinchilla-sklearn {release}"
@@ -74,6 +85,37 @@ def _quote_shape_names(app, what, name, obj, options, lines):
     lines[:] = [_SHAPE_NAME.sub(r"(`\1`,)", line) for line in lines]
 
 
+_DOCS = Path(__file__).resolve().parent
+_PENALTIES = {"l1": "L1", "en": "elastic net", "l2": "L2"}
+
+
+def _write_benchmark_tables(app):
+    """Write _generated/benchmark_cv.rst: the cv rows of benchmarks/results.json."""
+    sys.path.insert(0, str(_DOCS.parent / "benchmarks"))
+    from _results import load
+
+    rows = [r for r in load()["rows"] if r["benchmark"] == "cv"]
+    lines = [".. list-table::", "   :header-rows: 1", "",
+             "   * - workload", "     - penalty", "     - method", "     - n_jobs",
+             "     - time [s]", "     - passes", "     - ours / theirs",
+             "     - chosen C", "     - mean score", "     - note", "     - date"]
+    for r in rows:
+        ours = r["solver"] == "ChinchillaClassifierCV"
+        ratio = "" if ours else f"{1 / r['ratio']:.3f}"
+        cells = [r["workload"], _PENALTIES.get(r["penalty"], r["penalty"]),
+                 f"``{r['solver']}``", str(r["n_jobs"]), f"{r['time_s']:.1f}",
+                 f"{r['passes']:,.0f}", ratio, f"{r.get('C', float('nan')):.4g}",
+                 f"{r.get('score', float('nan')):.4f}", r.get("note") or "",
+                 r["date"]]
+        lines += [f"   * - {cells[0]}"] + [f"     - {cell}" for cell in cells[1:]]
+    out = _DOCS / "_generated" / "benchmark_cv.rst"
+    out.parent.mkdir(exist_ok=True)
+    text = "\n".join(lines) + "\n"
+    if not out.exists() or out.read_text() != text:
+        out.write_text(text)
+
+
 def setup(app):
+    app.connect("builder-inited", _write_benchmark_tables)
     app.connect("autodoc-skip-member", _skip_metadata_routing)
     app.connect("autodoc-process-docstring", _quote_shape_names)

@@ -1,9 +1,10 @@
 """Scale-out with Dask (the optional extra ``dask``): searches and streams on a cluster.
 
 A real ``distributed.LocalCluster`` (two worker processes) runs a ``GridSearchCV``
-through joblib's dask backend, and ``dask_ml.wrappers.Incremental`` streams the
-blocks of a chunked dask array, dense or of scipy.sparse blocks, through
-``partial_fit``. Skipped when the extra is not installed.
+and the folds of a ``ChinchillaClassifierCV`` through joblib's dask backend, and
+``dask_ml.wrappers.Incremental`` streams the blocks of a chunked dask array, dense
+or of scipy.sparse blocks, through ``partial_fit``. Skipped when the extra is not
+installed.
 """
 
 import logging
@@ -17,7 +18,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GridSearchCV
 
-from chinchilla_sklearn import ChinchillaClassifier
+from chinchilla_sklearn import ChinchillaClassifier, ChinchillaClassifierCV
 
 REASON = "the dask extra is not installed (pip install -e '.[dask]')"
 da = pytest.importorskip("dask.array", reason=REASON)
@@ -59,6 +60,24 @@ def test_grid_search_on_the_cluster(client, data):
     assert_allclose(search.cv_results_["mean_test_score"],
                     local.cv_results_["mean_test_score"])
     assert search.best_params_ == local.best_params_
+    assert_array_equal(search.predict(X), local.predict(X))
+
+
+def test_cv_folds_on_the_cluster(client, data):
+    """One path per fold and l1_ratio runs on the workers; the same results."""
+    X, y, _, _ = data
+    X, y = sp.csr_matrix(X[:3000]), y[:3000]
+    params = dict(Cs=4, l1_ratios=[0.5, 1.0], cv=3)
+    local = ChinchillaClassifierCV(**params).fit(X, y)
+    with distributed.get_task_stream(client) as tasks:
+        with joblib.parallel_backend("dask"):
+            search = ChinchillaClassifierCV(**params, n_jobs=-1).fit(X, y)
+    assert len(tasks.data) >= 6  # 3 folds x 2 l1_ratios ran on the workers
+    assert {task["worker"] for task in tasks.data} <= set(
+        client.scheduler_info()["workers"])
+    assert_allclose(search.cv_results_["mean_test_score"],
+                    local.cv_results_["mean_test_score"])
+    assert (search.C_, search.l1_ratio_) == (local.C_, local.l1_ratio_)
     assert_array_equal(search.predict(X), local.predict(X))
 
 
