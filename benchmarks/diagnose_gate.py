@@ -293,6 +293,13 @@ def load(args):
 def reference(X, y, args):
     est = ChinchillaClassifier(C=args.C, l1_ratio=args.l1_ratio,
                                tol=args.reference_tol, max_iter=10_000).fit(X, y)
+    if est.coef_.shape[0] > 1:  # multinomial: the optimum only
+        from _measure import objective
+
+        return {"objective": objective(est.coef_, est.intercept_, X, y, args.C,
+                                       args.l1_ratio),
+                "support": np.flatnonzero(np.any(est.coef_ != 0, axis=0)),
+                "XTR": np.zeros(X.shape[1])}
     w, b = est.coef_[0], est.intercept_[0]
     z = X @ w + b
     s = args.C * np.ones(X.shape[0])
@@ -305,7 +312,7 @@ def reference(X, y, args):
     means = np.asarray(Xc.sum(axis=0))[0] / X.shape[0]
     centred = np.sqrt(np.maximum(norms**2 - X.shape[0] * means**2, 0))
     return {"objective": objective, "R": R[:, None], "XTR": X.T @ R,
-            "support": support, "w": w, "centred_norms": centred}
+            "support": support, "w": w, "centred_norms": centred, "norms": norms}
 
 
 def final_screen(est, X, y, args):
@@ -324,6 +331,47 @@ def final_screen(est, X, y, args):
     certified = _gate._screen.__wrapped__(problem, state, G_loss, norms)
     TRACE.screens.append(screen_stats(problem, state, G_loss, norms, certified))
     TRACE.screens[-1]["final"] = True
+
+
+def certificate_ladder(X, y, args, tols):
+    """Per tol: the primal gap, the violation, and the gap the gate's dual certifies.
+
+    Without instrumentation (call before `install`). The certified gap is the
+    relative duality gap of the rescaled residual ``-t R`` (``_gate._screen``'s
+    dual point); ``1 - t`` is the largest violation relative to ``l1``.
+    """
+    problem = ChinchillaClassifier(C=args.C, l1_ratio=args.l1_ratio)._problem(
+        X, y, None)
+    L = problem.loss.curvature_bound * float(problem.s.max())
+    norms = _kernels.column_norms(X.tocsc())
+    print("\n== the gate's dual point at the returned solution, by tol")
+    print(f"{'tol':>7} {'time':>6} {'primal gap':>10} {'1 - t':>9} {'violators':>9} "
+          f"{'certified':>9} {'radius':>8} {'screened':>9} {'oracle scr.':>11} "
+          f"{'||w||_1/P':>9}")
+    for tol in tols:
+        start = time.perf_counter()
+        est = ChinchillaClassifier(C=args.C, l1_ratio=args.l1_ratio, tol=tol,
+                                   max_iter=1000).fit(X, y)
+        elapsed = time.perf_counter() - start
+        W = est.coef_.T.copy()
+        Z = np.asarray(X @ W) + est.intercept_
+        loss_value, R, _ = problem.loss.derivatives(problem.Y, Z, problem.s)
+        g = np.asarray(X.T @ R)[:, 0]
+        primal = _gate.objective_value(problem, loss_value, W)
+        t, dual, corr = rescaled(problem, R[:, 0], g)
+        gap = max(primal - dual, 0.0)
+        radius = np.sqrt(2 * gap * L)
+        zero = W[:, 0] == 0
+        screened = int((((problem.penalty.l1 - corr) / norms > radius) & zero).sum())
+        oracle_radius = np.sqrt(2 * max(primal - REFERENCE["objective"], 0) * L)
+        oracle = int((((problem.penalty.l1 - np.abs(REFERENCE["XTR"])) / norms
+                       > oracle_radius) & zero).sum())
+        violators = int(((np.abs(g) > problem.penalty.l1) & zero).sum())
+        print(f"{tol:>7.0e} {elapsed:>6.2f} "
+              f"{(primal - REFERENCE['objective']) / abs(primal):>10.2e} "
+              f"{1 - t:>9.2e} {violators:>9} {gap / abs(primal):>9.2e} "
+              f"{radius:>8.2e} {screened:>9} {oracle:>11} "
+              f"{np.abs(W).sum() / primal:>9.3f}")
 
 
 def print_rounds(trace, support):
@@ -378,16 +426,24 @@ def print_selection(trace, support, args):
           "the distance to the dual constraint (same size)")
     rounds = [r for r in trace.rounds if not r["finish"]]
     screens = [s for s in trace.screens if not s.get("final")]
+    norms = REFERENCE["norms"]
+    oracle_distance = (args.l1_ratio - np.abs(REFERENCE["XTR"])) / np.maximum(
+        norms, 1e-300)
     for i, (r, s) in enumerate(zip(rounds, screens)):
         if r["ws_index"] is None:
             continue
         size = r["ws"]
         by_distance = np.argsort(s["distance"], kind="stable")[:size]
         by_best = np.argsort(s["best_distance"], kind="stable")[:size]
+        by_oracle = np.argsort(oracle_distance, kind="stable")[:size]
+        by_oracle_corr = np.argsort(-np.abs(REFERENCE["XTR"]), kind="stable")[:size]
         held = np.intersect1d(r["ws_index"], support).size
         print(f"round {i + 1}: ws {size}: holds {held} of {support.size} (gate), "
               f"{np.intersect1d(by_distance, support).size} (distance, gate's dual), "
-              f"{np.intersect1d(by_best, support).size} (distance, best dual)")
+              f"{np.intersect1d(by_best, support).size} (distance, best dual), "
+              f"{np.intersect1d(by_oracle, support).size} (distance, optimal dual), "
+              f"{np.intersect1d(by_oracle_corr, support).size} "
+              "(|x_j^T theta*|, optimal dual)")
 
 
 def main(argv=None):
@@ -400,6 +456,8 @@ def main(argv=None):
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--gate", choices=["on", "off"], default="on")
     parser.add_argument("--reference-tol", type=float, default=1e-10)
+    parser.add_argument("--certify", default="",
+                        help="comma-separated tols: only the certificate ladder")
     args = parser.parse_args(argv)
     X, y = load(args)
     print(f"{args.workload}: {X.shape[0]} x {X.shape[1]}, nnz {X.nnz}; C={args.C}, "
@@ -407,10 +465,13 @@ def main(argv=None):
     start = time.perf_counter()
     REFERENCE.update(reference(X, y, args))
     print(f"reference (tol={args.reference_tol:g}, {time.perf_counter() - start:.1f}"
-          f" s): objective {REFERENCE['objective']:.12e}, support "
+          f" s): objective {REFERENCE['objective']:.12e}, features used "
           f"{REFERENCE['support'].size}, max |x_j^T R*| = "
           f"{np.abs(REFERENCE['XTR']).max():.9f}, empty columns "
           f"{int((np.diff(X.tocsc().indptr) == 0).sum())}")
+    if args.certify:
+        certificate_ladder(X, y, args, [float(t) for t in args.certify.split(",")])
+        return
     install()
     TRACE = Trace(X.nnz)
     est = ChinchillaClassifier(C=args.C, l1_ratio=args.l1_ratio, tol=args.tol,
@@ -424,7 +485,8 @@ def main(argv=None):
     f = measure(est.coef_, est.intercept_, X, y, args.C, args.l1_ratio)
     print(f"fit: {elapsed:.2f} s (instrumented), n_iter {est.n_iter_}, relative gap "
           f"{(f - objective) / abs(objective):.2e}, nnz {np.count_nonzero(est.coef_)}")
-    final_screen(est, X, y, args)
+    if est.coef_.shape[0] == 1:
+        final_screen(est, X, y, args)
     print_rounds(TRACE, REFERENCE["support"])
     if TRACE.screens:
         print_screens(TRACE, REFERENCE["support"], X.shape[1])
