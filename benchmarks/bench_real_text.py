@@ -220,9 +220,18 @@ def run_penalty(args, penalty, C, X, y, multiclass, one_pass, log=print):
         f"{ref['objective']:.12e}, KKT {ref['kkt']:.1e}, nnz {ref['nnz']} "
         f"({ref['nnz'] / est.coef_.size:.2%}), {ref['time']:.2f} s")
     rows = build_rows(args, penalty, multiclass)
+    gate_on = None
     for row in rows:
-        run_ladder(row, C, l1_ratio, X, y, args.tols, args.target, best,
+        tols = args.tols
+        if row.solver == "chinchilla gate=off" and gate_on is not None:
+            # gate on and off stop on the same rule: gate off starts at the
+            # rung where gate on reached the target, so its slow loose rungs
+            # do not use up the time limit
+            tols = [t for t in tols if t <= gate_on["tol"]]
+        run_ladder(row, C, l1_ratio, X, y, tols, args.target, best,
                    args.time_limit, log=log)
+        if row.solver == "chinchilla gate=on":
+            gate_on = row.reached
     retime(rows, C, l1_ratio, X, y, args.repeat, log=log)
     finish(rows, best, args.target)
     table = summarise(rows, one_pass)

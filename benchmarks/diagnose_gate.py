@@ -37,6 +37,7 @@ import chinchilla_sklearn._gate as _gate  # noqa: E402
 import chinchilla_sklearn._kernels as _kernels  # noqa: E402
 import chinchilla_sklearn._solver as _solver  # noqa: E402
 import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
 from chinchilla_sklearn import ChinchillaClassifier  # noqa: E402
 from scipy.special import entr, expit  # noqa: E402
 
@@ -162,6 +163,133 @@ def install():
 
     screen_.__wrapped__ = screen
     _gate._screen = screen_
+
+
+# ---------------------------------------------------------------- what-if
+
+
+PRECONDITIONER = {"blocks": None, "cache": {}, "gram_time": 0.0}
+
+
+def near_duplicate_groups(block_X, threshold):
+    """Labels of the connected components of "cosine > threshold" (block columns).
+
+    Computed once per block (per round) from the exact Gram of the columns;
+    its time is reported apart (a MinHash of the columns' row sets would find
+    the same groups in about one pass).
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    cache = PRECONDITIONER["cache"]
+    if id(block_X) not in cache:
+        start = time.perf_counter()
+        Xc = sp.csc_matrix(block_X)
+        norms = np.sqrt(np.asarray(Xc.multiply(Xc).sum(axis=0))[0])
+        Xn = sp.csc_matrix(Xc.multiply(1 / np.maximum(norms, 1e-300)))
+        gram = sp.csr_matrix(Xn.T @ Xn)
+        gram.data[gram.data <= threshold] = 0
+        gram.eliminate_zeros()
+        _, labels = connected_components(gram, directed=False)
+        cache.clear()
+        cache[id(block_X)] = (block_X, Xc, labels)  # holds block_X: id stays unique
+        PRECONDITIONER["gram_time"] += time.perf_counter() - start
+    return cache[id(block_X)][1:]
+
+
+def install_block_jacobi(threshold=0.9, max_block=50):
+    """What-if: block-Jacobi CG preconditioner over groups of near-duplicate columns.
+
+    Replaces ``_solver._conjugate_gradient`` by a copy whose preconditioner
+    inverts, besides the diagonal, the Hessian blocks of the free columns of
+    each group (a component of the graph "cosine > threshold", at most
+    ``max_block`` columns). Binary only.
+    """
+    solve = _solver._NewtonSystem.solve
+
+    def solve_(self, V, gb, free, forcing, start=None):
+        Xc, labels = near_duplicate_groups(self.block.X, threshold)
+        mask = np.ones(V.shape[0], bool) if free is True else free[:, 0]
+        h = self.state.curvature[:, 0].astype(np.float64)
+        ridge = np.broadcast_to(self.ridge, V.shape)[:, 0]
+        free_labels = np.where(mask, labels, -1)
+        order = np.argsort(free_labels, kind="stable")
+        bounds = np.flatnonzero(np.diff(free_labels[order])) + 1
+        blocks = []
+        for g in np.split(order, bounds):
+            if 1 < g.size <= max_block and free_labels[g[0]] >= 0:
+                Xg = Xc[:, g]
+                TRACE.product(Xg, "(X*X).T@d")  # the block's Hessian: about once
+                Hg = (Xg.T @ Xg.multiply(h[:, None])).toarray()
+                Hg[np.diag_indices_from(Hg)] += ridge[g]
+                blocks.append((g, np.linalg.inv(Hg)))
+        PRECONDITIONER["blocks"] = blocks
+        try:
+            return solve(self, V, gb, free, forcing, start)
+        finally:
+            PRECONDITIONER["blocks"] = None
+
+    _solver._NewtonSystem.solve = solve_
+    _solver._conjugate_gradient = _block_conjugate_gradient
+
+
+def _block_conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None):
+    """``_solver._conjugate_gradient`` with the block preconditioner (a copy)."""
+
+    def dot(x, y):
+        return float(np.vdot(x[0], y[0]) + np.vdot(x[1], y[1]))
+
+    def precondition(out):
+        for zi, ri, di in zip(out, r, inv_diag):
+            np.multiply(ri, di, out=zi, casting="same_kind")
+        for g, inverse in PRECONDITIONER["blocks"] or ():
+            out[0][g, 0] = inverse @ r[0][g, 0]
+        return out
+
+    r = rhs
+    q = precondition(tuple(np.empty_like(ri) for ri in r))
+    rz = dot(r, q)
+    stop = forcing**2 * rz
+    if start is None:
+        x = tuple(np.zeros_like(ri) for ri in r)
+    else:
+        x = start
+        hessian_product(*x, out=q)
+        for ri, qi in zip(r, q):
+            ri -= qi
+        rz = dot(r, precondition(q))
+    p = tuple(qi.copy() for qi in q)
+    for _ in range(_solver.MAX_CG_ITER):
+        if rz <= stop:
+            break
+        hessian_product(*p, out=q)
+        curvature = dot(p, q)
+        if not curvature > 0:
+            break
+        alpha = rz / curvature
+        for xi, ri, pi, qi in zip(x, r, p, q):
+            qi *= alpha
+            ri -= qi
+            np.multiply(pi, alpha, out=qi)
+            xi += qi
+        precondition(q)
+        rz, rz_old = dot(r, q), rz
+        for pi, qi in zip(p, q):
+            pi *= rz / rz_old
+            pi += qi
+    if not np.any(x[0]) and not np.any(x[1]):
+        return precondition(q)
+    return x
+
+
+def set_constants(assignments):
+    """What-if: ``module.NAME=value`` assignments, e.g. ``_gate.NEW_PER_SUPPORT=1``."""
+    modules = {"_gate": _gate, "_solver": _solver, "_kernels": _kernels}
+    for assignment in assignments:
+        target, value = assignment.split("=")
+        module, name = target.split(".")
+        old = getattr(modules[module], name)
+        setattr(modules[module], name, type(old)(value))
+        print(f"what-if: {target} = {value} (was {old})")
 
 
 # ---------------------------------------------------------------- the dual
@@ -374,6 +502,20 @@ def certificate_ladder(X, y, args, tols):
               f"{np.abs(W).sum() / primal:>9.3f}")
 
 
+def cached_reference(X, y, args):
+    """`reference`, kept in the benchmark cache (keyed by the problem)."""
+    key = f"{args.workload}-{X.shape[0]}x{X.shape[1]}-{X.nnz}-C{args.C:g}-" \
+          f"l1{args.l1_ratio:g}-tol{args.reference_tol:g}"
+    path = _real_text.cache_root() / f"diagnose-reference-{key}.npz"
+    if path.exists():
+        with np.load(path) as saved:
+            return {k: (float(v) if v.ndim == 0 else v) for k, v in saved.items()}
+    ref = reference(X, y, args)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **ref)
+    return ref
+
+
 def print_rounds(trace, support):
     kinds = sorted({k for r in trace.rounds for k in r["passes"]})
     print("\n== rounds: passes over the data by product, and solver counts")
@@ -456,6 +598,12 @@ def main(argv=None):
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--gate", choices=["on", "off"], default="on")
     parser.add_argument("--reference-tol", type=float, default=1e-10)
+    parser.add_argument("--set", action="append", default=[],
+                        help="what-if: module.NAME=value, e.g. _gate.NEW_PER_SUPPORT=1")
+    parser.add_argument("--precondition", choices=["jacobi", "block"],
+                        default="jacobi", help="what-if: block-Jacobi over "
+                        "near-duplicate columns (binary)")
+    parser.add_argument("--block-threshold", type=float, default=0.9)
     parser.add_argument("--certify", default="",
                         help="comma-separated tols: only the certificate ladder")
     args = parser.parse_args(argv)
@@ -463,7 +611,7 @@ def main(argv=None):
     print(f"{args.workload}: {X.shape[0]} x {X.shape[1]}, nnz {X.nnz}; C={args.C}, "
           f"l1_ratio={args.l1_ratio}, tol={args.tol}, gate={args.gate}")
     start = time.perf_counter()
-    REFERENCE.update(reference(X, y, args))
+    REFERENCE.update(cached_reference(X, y, args))
     print(f"reference (tol={args.reference_tol:g}, {time.perf_counter() - start:.1f}"
           f" s): objective {REFERENCE['objective']:.12e}, features used "
           f"{REFERENCE['support'].size}, max |x_j^T R*| = "
@@ -472,6 +620,9 @@ def main(argv=None):
     if args.certify:
         certificate_ladder(X, y, args, [float(t) for t in args.certify.split(",")])
         return
+    set_constants(args.set)
+    if args.precondition == "block":
+        install_block_jacobi(args.block_threshold)
     install()
     TRACE = Trace(X.nnz)
     est = ChinchillaClassifier(C=args.C, l1_ratio=args.l1_ratio, tol=args.tol,
@@ -487,6 +638,9 @@ def main(argv=None):
           f"{(f - objective) / abs(objective):.2e}, nnz {np.count_nonzero(est.coef_)}")
     if est.coef_.shape[0] == 1:
         final_screen(est, X, y, args)
+    if args.precondition == "block":
+        print(f"block-Jacobi: Gram of the working sets (not counted in passes) "
+              f"{PRECONDITIONER['gram_time']:.2f} s")
     print_rounds(TRACE, REFERENCE["support"])
     if TRACE.screens:
         print_screens(TRACE, REFERENCE["support"], X.shape[1])

@@ -134,13 +134,85 @@ def model_curve(A, rhs, inv_diag, checkpoints=(10, 25, 50, 100, 250),
     return curve, stops
 
 
-def analyse(k, one_pass, nnz_X):
+def block_jacobi(A, cos, threshold=0.9, max_block=200):
+    """Inverse of the block diagonal of ``A`` over the connected components of
+    the graph "cosine > threshold" of the free columns (the intercept alone);
+    components larger than ``max_block`` fall back to their diagonal."""
+    from scipy.sparse.csgraph import connected_components
+
+    n = A.shape[0] - 1
+    _, labels = connected_components(sp.csr_matrix(cos > threshold), directed=False)
+    blocks = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    inverse = []
+    for b in blocks:
+        if 1 < b.size <= max_block:
+            inverse.append((b, np.linalg.inv(A[np.ix_(b, b)])))
+        else:
+            inverse.extend((np.array([j]), 1 / A[j, j, None, None]) for j in b)
+    inverse.append((np.array([n]), 1 / A[n, n, None, None]))
+    sizes = np.array([b.size for b in blocks])
+
+    def apply(r):
+        z = np.empty_like(r)
+        for b, inv in inverse:
+            z[b] = inv @ r[b]
+        return z
+
+    return apply, sizes
+
+
+def pcg_general(A, rhs, precondition, targets, max_iter=5000):
+    x, r = np.zeros_like(rhs), rhs.copy()
+    z = precondition(r)
+    p, rz0 = z.copy(), r @ z
+    rz, found, it = rz0, {}, 0
+    while it < max_iter:
+        for t in targets:
+            if t not in found and rz <= t**2 * rz0:
+                found[t] = it
+        if len(found) == len(targets):
+            break
+        q = A @ p
+        alpha = rz / (p @ q)
+        x += alpha * p
+        r -= alpha * q
+        z = precondition(r)
+        rz, rz_old = r @ z, rz
+        p = z + rz / rz_old * p
+        it += 1
+    return [found.get(t, f">{max_iter}") for t in targets]
+
+
+def variants(A, rhs, inv_diag, cos):
+    """CG iterations with other preconditioners and with a damping floor."""
+    targets = (0.1, 1e-2)
+    apply, sizes = block_jacobi(A, cos)
+    big = sizes[sizes > 1]
+    print(f"   block-Jacobi (cosine > 0.9 components: {big.size} blocks of "
+          f"2-{big.max(initial=0)} columns, {big.sum()} columns): iterations to "
+          "0.1 / 1e-2: " + " / ".join(map(str, pcg_general(A, rhs, apply,
+                                                          targets))))
+    q_star = -0.5 * rhs @ np.linalg.solve(A, rhs)
+    n = A.shape[0] - 1
+    for mu in (1e-4, 1e-3, 1e-2):
+        Ad = A.copy()
+        Ad[np.arange(n), np.arange(n)] *= 1 + mu
+        step = np.linalg.solve(Ad, rhs)
+        q = 0.5 * step @ A @ step - rhs @ step  # the undamped model at it
+        its = pcg_iterations(Ad, rhs, 1 / np.diag(Ad), targets)
+        print(f"   damping floor {mu:g} x diagonal: iterations to 0.1 / 1e-2: "
+              f"{' / '.join(map(str, its))}; its exact step keeps "
+              f"{q / q_star:.3f} of the Newton model decrease")
+
+
+def analyse(k, one_pass, nnz_X, extra):
     A, rhs, XF, form = system_matrix(k)
     inv_diag = np.concatenate([k["inv_diag"][k["free"]], k["inv_b"]])
     iterations = pcg_iterations(A, rhs, inv_diag, (0.1, 1e-2, 1e-3))
     d = np.sqrt(inv_diag)
     eig = np.linalg.eigvalsh(d[:, None] * A * d[None, :])
-    cols = XF.multiply(1 / np.maximum(np.sqrt(XF.multiply(XF).sum(axis=0)), 1e-300))
+    cols = sp.csc_matrix(XF.multiply(
+        1 / np.maximum(np.sqrt(XF.multiply(XF).sum(axis=0)), 1e-300)))
     cos = (cols.T @ cols).toarray()
     np.fill_diagonal(cos, 0)
     start = time.perf_counter()
@@ -165,6 +237,8 @@ def analyse(k, one_pass, nnz_X):
         + ", ".join(f"c={c}: {i} it. ({v:.3f})" for c, (i, v) in stops.items()))
     print(f"   exact solve: Hessian {form:.3f} s + Cholesky {chol:.3f} s = "
           f"{(form + chol) / one_pass:.0f} passes (one pass {one_pass * 1e3:.1f} ms)")
+    if extra:
+        variants(A, rhs, inv_diag, cos)
 
 
 def main(argv=None):
@@ -177,6 +251,8 @@ def main(argv=None):
     parser.add_argument("--rounds", default="4,5,finish",
                         help="rounds whose Newton systems are analysed")
     parser.add_argument("--per-round", type=int, default=2)
+    parser.add_argument("--variants", action="store_true",
+                        help="also block-Jacobi and damping floors")
     args = parser.parse_args(argv)
     if args.workload == "small":
         X, y = make_text_like(20_000, 50_000, random_state=0)
@@ -190,7 +266,7 @@ def main(argv=None):
     print(f"{args.workload}: {X.shape[0]} x {X.shape[1]}, C={args.C}, "
           f"l1_ratio={args.l1_ratio}, tol={args.tol}")
     for k in KEPT:
-        analyse(k, one_pass, X.nnz)
+        analyse(k, one_pass, X.nnz, args.variants)
 
 
 if __name__ == "__main__":
