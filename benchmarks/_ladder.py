@@ -197,9 +197,17 @@ class Best:
         self.value = min(self.value, value)
 
 
-def retime(rows, C, l1_ratio, X, y, repeat, log=print):
-    """Fit each row that reached the target ``repeat - 1`` more times, in turns."""
-    ready = [r for r in rows if r.reached is not None]
+def retime(rows, C, l1_ratio, X, y, repeat, log=print, time_limit=np.inf):
+    """Fit each row that reached the target ``repeat - 1`` more times, in turns.
+
+    Rows whose fit at that rung took longer than ``time_limit`` keep their one
+    time (noted).
+    """
+    ready = [r for r in rows if r.reached is not None
+             and r.reached["time"] <= time_limit]
+    for row in rows:
+        if row.reached is not None and row not in ready:
+            row.note = (row.note + "; " if row.note else "") + "one fit (slow)"
     for turn in range(max(repeat - 1, 0)):
         for row in ready:
             rung, _ = fit_and_score(row, C, l1_ratio, X, y, row.reached["tol"])

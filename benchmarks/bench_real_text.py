@@ -78,6 +78,8 @@ def parse_args(argv=None):
                         help="fits at the rung that reached the target (median)")
     parser.add_argument("--time-limit", type=float, default=120.0,
                         help="a row stops its ladder after a fit this long [s]")
+    parser.add_argument("--retime-limit", type=float, default=200.0,
+                        help="rows whose fit took longer are not fitted again")
     parser.add_argument("--saga-max-iter", type=int, default=300)
     parser.add_argument("--skglm-max-iter", type=int, default=50)
     parser.add_argument("--skglm-solver", choices=["ProxNewton", "AndersonCD"],
@@ -252,7 +254,8 @@ def run_penalty(args, penalty, C, X, y, multiclass, one_pass, log=print):
                    args.time_limit, log=log)
         if row.solver == "chinchilla gate=on":
             gate_on = row.reached
-    retime(rows, C, l1_ratio, X, y, args.repeat, log=log)
+    retime(rows, C, l1_ratio, X, y, args.repeat, log=log,
+           time_limit=args.retime_limit)
     finish(rows, best, args.target)
     table = summarise(rows, one_pass)
     log(format_summary(table, args.target))
