@@ -55,6 +55,36 @@ def test_value_residual_and_curvature_match_the_dense_formulas():
                                s[:, None] * P * (1 - P), rtol=0, atol=1e-14)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_confident_samples_keep_a_relative_precision(dtype):
+    """A sample classified with margin ``m`` has loss and ``1 - p`` of ~exp(-m),
+    to a relative precision: ``log(sum_k exp(z_k - max))`` and ``p - 1`` rounded
+    them to 0 (an absolute ``eps`` per sample), which at large ``C`` hid the
+    objective's decrease from the line search. Ties at the maximum and a label
+    off it keep the textbook values."""
+    Z = np.array([[40, 0, 0], [0, 60, 0], [30, 30, 0], [30, 30, 0], [0, 0, 5]],
+                 dtype=dtype)
+    labels = ClassLabels([0, 1, 0, 2, 0], 3)
+    s = np.array([1.0, 2.0, 1.0, 1.0, 3.0], dtype=dtype)
+    loss = SoftmaxLoss()
+    value, R, _ = loss.derivatives(labels, Z, s)
+    Z64 = Z.astype(np.float64)
+    rows = np.arange(5)
+    expected = logsumexp(Z64, axis=1) - Z64[rows, labels.labels]
+    # the confident rows from the series of log1p, beyond logsumexp's precision
+    expected[:2] = [2 * np.exp(-40.0), 2 * np.exp(-60.0)]
+    expected_R = s[:, None] * (softmax(Z64, axis=1) - labels.toarray())
+    expected_R[0, 0], expected_R[1, 1] = -2 * np.exp(-40.0), -4 * np.exp(-60.0)
+    rtol = 10 * float(np.finfo(dtype).eps)
+    total = float(s.astype(np.float64) @ expected)
+    assert value == pytest.approx(total, rel=rtol, abs=0)
+    assert loss.value(labels, Z, s) == value
+    for row in range(2):  # the confident rows alone
+        value_row = loss.value(labels[row:row + 1], Z[row:row + 1], s[row:row + 1])
+        assert value_row == pytest.approx(s[row] * expected[row], rel=rtol, abs=0)
+    np.testing.assert_allclose(R, expected_R, rtol=rtol, atol=0)
+
 def test_hessian_product_is_the_derivative_of_the_residual():
     Z, Y, s = _problem()
     loss = SoftmaxLoss()

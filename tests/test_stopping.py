@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import reference_fit
+from conftest import objective, reference_fit
+from scipy.optimize import minimize
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
@@ -151,3 +152,56 @@ def test_certificate_bounds_the_distance_to_the_minimum(seed):
     assert est.dual_gap_ <= tol
     rounding = 1e-12 * abs(value)
     assert value - best <= est.dual_gap_ * abs(value) + rounding, (value, best)
+
+
+
+def _pure_l1_softmax_minimum(X, y, C):
+    """The minimum of ``C * sum_i loss_i + ||W||_1`` (softmax, intercept), found
+    by L-BFGS-B on the smooth split ``W = W+ - W-``, ``W+, W- >= 0``: saga at
+    ``reference_fit``'s settings does not converge at large ``C``."""
+    n_features, n_classes = X.shape[1], int(y.max()) + 1
+    size = n_features * n_classes
+    Y = np.eye(n_classes)[y]
+
+    def value_and_gradient(v):
+        W = (v[:size] - v[size:2 * size]).reshape(n_features, n_classes)
+        Z = X @ W + v[2 * size:]
+        value = C * np.sum(logsumexp(Z, axis=1) - Z[np.arange(len(y)), y])
+        R = C * (np.exp(Z - logsumexp(Z, axis=1, keepdims=True)) - Y)
+        G = (X.T @ R).ravel()
+        return (value + v[:2 * size].sum(),
+                np.concatenate([G + 1, 1 - G, R.sum(axis=0)]))
+
+    bounds = [(0, None)] * (2 * size) + [(None, None)] * n_classes
+    result = minimize(value_and_gradient, np.zeros(2 * size + n_classes), jac=True,
+                      method="L-BFGS-B", bounds=bounds,
+                      options=dict(maxiter=10_000, ftol=0, gtol=1e-13, maxcor=50))
+    return float(result.fun)
+
+
+def test_pure_l1_at_large_C_reaches_a_tight_gap():
+    """Pure L1 at C=1.4e3, 3 classes (``tools/soak.py`` seed 264): the last Newton
+    steps decrease the objective by ~1e-14, which the softmax loss must resolve.
+    It was computed as ``log(sum_k exp(z_k - max))``, to an absolute ``eps`` per
+    sample (times ``C``: ~1e-12 in all), so the line search saw those steps
+    increase the objective, and the fit stalled at a gap of 7e-8 > tol."""
+    rng = np.random.default_rng(264)  # soak's _small_problem, as drawn there
+    n, p = int(rng.integers(20, 200)), int(rng.integers(2, 30))
+    n_classes = int(rng.choice([2, 2, 3, 5]))
+    X = rng.standard_normal((n, p)) * rng.choice((1, 0.1, 10), p)
+    if rng.random() < 0.5:
+        X *= rng.random((n, p)) < rng.uniform(0.1, 0.6)
+    W = rng.standard_normal((p, n_classes)) * (rng.random((p, n_classes)) < 0.3)
+    y = np.argmax(X @ W + rng.gumbel(size=(n, n_classes)), axis=1)
+    assert X.shape == (41, 12) and n_classes == 3
+    C, tol = 1358.545746773087, 1e-8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = ChinchillaClassifier(tol=tol, C=C, l1_ratio=1.0, gate=True).fit(
+            sp.csr_matrix(X), y)
+    assert est.dual_gap_ <= tol
+    value = objective(est.coef_, est.intercept_, X, y, C=C, l1_ratio=1.0)
+    reference = _pure_l1_softmax_minimum(X, y, C)
+    np.testing.assert_allclose(value, reference, rtol=tol)
+    best = min(value, reference)
+    assert value - best <= est.dual_gap_ * abs(value) + 1e-12 * abs(value)
