@@ -3,8 +3,9 @@ the docs and the README.
 
 ``benchmarks/results/`` (gitignored) keeps every run's full JSON; this file keeps the
 latest measurement of each row, so the README's tables and the docs' Benchmarks page
-come from one measurement and no benchmark runs while the docs build. Schema
-(``SCHEMA_VERSION``)::
+come from one measurement and no benchmark runs while the docs build. The
+environment variable ``CHINCHILLA_BENCH_RESULTS`` names another file to write and
+read instead (a smoke run's scratch copy). Schema (``SCHEMA_VERSION``)::
 
     {
       "schema_version": 1,
@@ -17,18 +18,27 @@ A ROW is a flat dict with these keys (None where not applicable):
 
 =============  ========================================================================
 ``run``        the key of its run in ``runs`` (the rows of a run were measured together)
-``benchmark``  ``"cv"`` (bench_cv.py: tuning C over a grid) or ``"solver"`` (one fit)
+``benchmark``  ``"cv"`` (bench_cv.py: tuning C over a grid) or ``"solver"``
+               (bench_real_text.py: one fit, time to a relative objective gap of 1e-6)
 ``workload``   e.g. ``"text 20,000 x 50,000, binary"``
 ``penalty``    ``"l1"``, ``"en"`` (l1_ratio=0.5) or ``"l2"``
-``solver``     e.g. ``"ChinchillaClassifierCV"``, ``"LogisticRegressionCV(saga)"``
+``solver``     e.g. ``"ChinchillaClassifierCV"``, ``"LogisticRegressionCV(saga)"``,
+               ``"chinchilla gate=on"``, ``"sklearn newton-cg"``
 ``n_jobs``     parallel jobs (1 = one process); one BLAS thread each
-``time_s``     wall time in seconds (``"solver"``: time to a relative gap of 1e-6)
+``time_s``     wall time in seconds; ``"solver"``: the median time of the rung of the
+               ladder of tolerances that reached the 1e-6 gap, or, when no rung
+               reached it (``reached`` false), the total time of the row's ladder
+               (a lower bound: the row stopped at its time limit, its iteration cap
+               or the ladder's end; the note gives the best gap)
 ``passes``     ``time_s`` divided by the time of one pass over the data
 ``ratio``      ``time_s`` over that of the ChinchillaClassifierCV (cv) / chinchilla
-               (solver) row of the same workload, penalty and n_jobs (``t/t_chin``)
+               gate=on (solver) row of the same workload, penalty and n_jobs
+               (``t/t_chin``); ``"solver"``: None when gate on did not reach the gap
 ``date``       the run's date; ``machine``: the run's machine, in words
-``note``       e.g. ``"max_iter=30, NOT CONVERGED"``; other keys (``C``, ``score``,
-               ``gap``) are kept as given
+``note``       e.g. ``"max_iter=30, NOT CONVERGED"``,
+               ``"gap 3e-05 not reached in 120 s"``; other keys are kept as given:
+               ``C``, ``score`` (cv); ``C``, ``gap``, ``tol`` (the rung),
+               ``reached`` (solver)
 =============  ========================================================================
 """
 
@@ -41,11 +51,16 @@ import time
 from pathlib import Path
 
 SCHEMA_VERSION = 1
-RESULTS_FILE = Path(__file__).resolve().parent / "results.json"
+RESULTS_FILE = Path(os.environ.get("CHINCHILLA_BENCH_RESULTS")
+                    or Path(__file__).resolve().parent / "results.json")
 ROW_KEYS = ("run", "benchmark", "workload", "penalty", "solver", "n_jobs", "time_s",
             "passes", "ratio", "date", "machine", "note")
 # Rows with the same values of these keys replace each other.
 IDENTITY = ("benchmark", "workload", "penalty", "solver", "n_jobs")
+# The row every other row of its workload and penalty is compared with.
+OURS = {"cv": "ChinchillaClassifierCV", "solver": "chinchilla gate=on"}
+GATE_OFF = "chinchilla gate=off"
+PENALTY_ORDER = {"l1": 0, "en": 1, "l2": 2}
 
 
 def machine():
@@ -144,33 +159,132 @@ def _peer(row):
     return f"{name} {_time_and_ratio(row)}{note}"
 
 
+def solver_rows(content):
+    """Return the solver rows grouped: ``{(workload, penalty): {solver: row}}``.
+
+    Workloads in the order of the file, penalties in the order l1, en, l2; groups
+    without a chinchilla gate=on row are left out (every other row is compared
+    with it).
+    """
+    groups = {}
+    for row in content["rows"]:
+        if row["benchmark"] == "solver":
+            key = (row["workload"], row["penalty"])
+            groups.setdefault(key, {})[row["solver"]] = row
+    workloads = list(dict.fromkeys(workload for workload, _ in groups))
+    order = sorted(groups, key=lambda key: (workloads.index(key[0]),
+                                            PENALTY_ORDER.get(key[1], 9), key[1]))
+    return {key: groups[key] for key in order if OURS["solver"] in groups[key]}
+
+
+def reached(row):
+    """Whether a solver row reached the gap (False: ``time_s`` is a lower bound)."""
+    return row.get("reached", True) is not False
+
+
+def seconds(value):
+    """Three significant digits: ``"0.270"``, ``"4.82"``, ``"11.6"``, ``"245"``."""
+    return f"{value:.0f}" if value >= 100 else f"{value:#.3g}"
+
+
+def solver_time(row):
+    """``"0.197 s"``, or ``">120 s"`` for a row that did not reach the gap."""
+    return f"{'' if reached(row) else '>'}{seconds(row['time_s'])} s"
+
+
+def solver_ratio(row):
+    """Ours over the row's time: ``"0.45x"``, ``"<0.01x"`` (not reached) or ``""``."""
+    if row.get("ratio") is None:
+        return ""
+    share = 1 / row["ratio"]
+    text = f"{share:.2f}" if share >= 0.1 else f"{share:.2g}"
+    return f"{'' if reached(row) else '<'}{text}x"
+
+
+def _solver_peer(row, name=True):
+    ratio = solver_ratio(row)
+    text = (f"{short_name(row['solver'])} " if name else "") + solver_time(row)
+    text += f" ({ratio})" if ratio else ""
+    return text + (f", {row['note']}" if row.get("note") else "")
+
+
+def short_name(solver):
+    """A solver row's name without the library prefix ("sklearn saga" -> "saga")."""
+    return solver.removeprefix("sklearn ")
+
+
+def solver_table(content):
+    """Return the Markdown table of the solver rows: one line per workload and penalty.
+
+    Chinchilla with the gate on (time and passes), then each peer's time and ours /
+    theirs, then chinchilla with the gate off. The README's table is this function's
+    output (tests/test_benchmark_results.py checks that they agree).
+    """
+    lines = ["| workload | penalty | chinchilla gate on | peers (ours / theirs) "
+             "| gate off (ours / theirs) |",
+             "| --- | --- | --- | --- | --- |"]
+    for (workload, penalty), group in solver_rows(content).items():
+        ours = group[OURS["solver"]]
+        peers = [row for name, row in group.items()
+                 if name not in (OURS["solver"], GATE_OFF)]
+        off = group.get(GATE_OFF)
+        lines.append(
+            f"| {workload} | {penalty} | {solver_time(ours)}, "
+            f"{ours['passes']:,.0f} passes"
+            + (f", {ours['note']}" if ours.get("note") else "")
+            + f" | {'; '.join(_solver_peer(r) for r in peers) or '-'} | "
+            f"{_solver_peer(off, name=False) if off else '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def _measured(rows):
+    return "; ".join(sorted({f"{r['date']}, {r['machine']}" for r in rows}))
+
+
 def readme_tables(content=None):
-    """Return the README's benchmark section body: the cv tables, n_jobs 1 and 2."""
+    """Return the README's benchmark block: the solver table, the cv tables."""
     content = load() if content is None else content
-    rows = [r for r in content["rows"] if r["benchmark"] == "cv"]
-    if not rows:
-        return "(no cv results recorded yet)"
-    dates = sorted({f"{r['date']}, {r['machine']}" for r in rows})
-    parts = [f"Measured {'; '.join(dates)}; one BLAS thread, medians not taken "
-             "(one fit of each search); ours / theirs is ChinchillaClassifierCV's "
-             "time over the row's."]
-    for n_jobs in sorted({r["n_jobs"] for r in rows}):
-        parts += [f"\n`n_jobs={n_jobs}`:\n", cv_table(content, n_jobs)]
+    solver = [row for group in solver_rows(content).values()
+              for row in group.values()]
+    cv = [r for r in content["rows"] if r["benchmark"] == "cv"]
+    parts = ["Time to a 1e-6 relative objective gap (`bench_real_text.py`, one fit):"]
+    if solver:
+        parts += [
+            f"measured {_measured(solver)}; one BLAS thread, the median time of the "
+            "rung of the ladder of tolerances that reached the gap; ours / theirs is "
+            "chinchilla gate on's time over the row's; `>T`: the row did not reach "
+            "the gap, T is its ladder's total time.\n",
+            solver_table(content),
+        ]
+    else:
+        parts.append("(no solver results recorded yet)")
+    parts.append("\nTuning C (`bench_cv.py`, 20 values of C x 5 folds):")
+    if cv:
+        parts.append(
+            f"measured {_measured(cv)}; one BLAS thread, medians not taken (one fit "
+            "of each search); ours / theirs is ChinchillaClassifierCV's time over "
+            "the row's.")
+        for n_jobs in sorted({r["n_jobs"] for r in cv}):
+            parts += [f"\n`n_jobs={n_jobs}`:\n", cv_table(content, n_jobs)]
+    else:
+        parts.append("(no cv results recorded yet)")
     return "\n".join(parts)
 
 
-README = RESULTS_FILE.parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "README.md"
 README_BLOCK = re.compile(
-    r"(<!-- cv-tables:[^\n]*-->\n)(.*?)(\n<!-- end of cv-tables -->)", re.S)
+    r"(<!-- benchmark-tables:[^\n]*-->\n)(.*?)(\n<!-- end of benchmark-tables -->)",
+    re.S)
 
 
 def update_readme(path=README):
-    """Replace the README's cv-tables block by :func:`readme_tables`' output."""
+    """Replace the README's benchmark-tables block by :func:`readme_tables`' output."""
     text = Path(path).read_text()
     new, n = README_BLOCK.subn(lambda m: m.group(1) + readme_tables() + m.group(3),
                                text)
     if n != 1:
-        raise ValueError(f"{path}: no cv-tables block")
+        raise ValueError(f"{path}: no benchmark-tables block")
     Path(path).write_text(new)
 
 

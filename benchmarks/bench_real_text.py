@@ -12,7 +12,9 @@ Workloads (``--workload``):
   (4,500 x 130,000, _data.make_multiclass_text_like)
 
 Rows, for L1 and elastic net (l1_ratio=0.5): chinchilla gate on and off, skglm
-(binary), liblinear (binary L1), saga (capped). Each row runs down a ladder of
+(binary), liblinear (binary L1), saga (capped); for L2 (``--penalties l2``,
+l1_ratio=0, C from ``--C-l2``): chinchilla gate on and off, newton-cg and lbfgs
+(scikit-learn's LogisticRegression). Each row runs down a ladder of
 tolerances until its objective is within ``--target`` (1e-6) of the best
 objective of the run, relative (_ladder.py), then the rung that got there is
 timed again, the rows taking turns, and the median is reported, with passes
@@ -21,11 +23,18 @@ fastest peer (the non-chinchilla rows) and gate on / gate off.
 
 C is chosen like bench_gate.py does (1-5% of the weights non-zero; multiclass:
 searched with chinchilla) unless given with ``--C-l1`` / ``--C-en`` (issue 13's
-setting: ``--C-l1 10``).
+setting: ``--C-l1 10``); L2 uses ``--C-l2`` (1, bench_gate.py's).
+
+``--record`` writes the rows to the committed ``benchmarks/results.json`` as
+"solver" rows (read by the docs' Benchmarks page and the README; the schema is in
+_results.py): the median time of the rung that reached the gap, or, for a row that
+did not reach it, its ladder's total time with ``reached`` false and the best gap
+in the note.
 
     python benchmarks/bench_real_text.py --workload real-binary --penalties l1
     python benchmarks/bench_real_text.py --workload real-binary --C-l1 10
     python benchmarks/bench_real_text.py --workload real-multiclass --C-l1 10
+    python benchmarks/bench_real_text.py --workload large --penalties l1,en,l2 --record
 """
 
 import _one_thread  # noqa: F401  (one thread: before numpy is imported)
@@ -33,6 +42,7 @@ import _one_thread  # noqa: F401  (one thread: before numpy is imported)
 # isort: split
 import argparse  # noqa: E402
 import os  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
@@ -53,8 +63,15 @@ from _ladder import (  # noqa: E402
     sklearn_ladder_row,
 )
 from _measure import median_time, time_one_pass  # noqa: E402
+from _results import GATE_OFF, OURS, new_run, record, seconds  # noqa: E402
 from _solvers import PENALTIES, chinchilla_status  # noqa: E402
-from _workflow import generate, pick_Cs, save_json, versions  # noqa: E402
+from _workflow import (  # noqa: E402
+    generate,
+    pick_Cs,
+    save_json,
+    select_rows,
+    versions,
+)
 
 GENERATED = {
     "small": (20_000, 50_000, None),
@@ -67,9 +84,10 @@ WORKLOADS = (*_real_text.TASKS, *GENERATED)
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workload", choices=WORKLOADS, default="real-binary")
-    parser.add_argument("--penalties", default="l1,en", help="subset of l1,en")
+    parser.add_argument("--penalties", default="l1,en", help="subset of l1,en,l2")
     parser.add_argument("--C-l1", type=float, default=None, help="C of the l1 rows")
     parser.add_argument("--C-en", type=float, default=None, help="C of the en rows")
+    parser.add_argument("--C-l2", type=float, default=1.0, help="C of the l2 rows")
     parser.add_argument("--target", type=float, default=1e-6,
                         help="relative objective gap to reach")
     parser.add_argument("--tols", default=",".join(f"{t:g}" for t in DEFAULT_TOLS),
@@ -81,6 +99,8 @@ def parse_args(argv=None):
     parser.add_argument("--retime-limit", type=float, default=200.0,
                         help="rows whose fit took longer are not fitted again")
     parser.add_argument("--saga-max-iter", type=int, default=300)
+    parser.add_argument("--sklearn-max-iter", type=int, default=10_000,
+                        help="liblinear, newton-cg and lbfgs")
     parser.add_argument("--skglm-max-iter", type=int, default=50)
     parser.add_argument("--skglm-solver", choices=["ProxNewton", "AndersonCD"],
                         default="ProxNewton")
@@ -94,10 +114,16 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="generated workloads")
     parser.add_argument("--solvers", default="",
                         help="only rows whose name contains one of these")
+    parser.add_argument("--record", action="store_true",
+                        help="write the rows to benchmarks/results.json (or to "
+                        "$CHINCHILLA_BENCH_RESULTS)")
     args = parser.parse_args(argv)
     args.penalties = [p.strip() for p in args.penalties.split(",") if p.strip()]
-    if set(args.penalties) - {"l1", "en"}:
-        parser.error("--penalties: l1 and/or en")
+    if set(args.penalties) - set(PENALTIES):
+        parser.error("--penalties: a subset of l1,en,l2")
+    if args.record and args.target != 1e-6:
+        parser.error("--record: the results file's solver rows are times to a "
+                     "1e-6 gap (--target 1e-6)")
     args.tols = [float(t) for t in args.tols.split(",")]
     return args
 
@@ -204,7 +230,7 @@ def pick_Cs_multiclass(X, y, penalties, log=print):
 
 
 def pick_C(args, X, y, multiclass, log=print):
-    given = {"l1": args.C_l1, "en": args.C_en}
+    given = {"l1": args.C_l1, "en": args.C_en, "l2": args.C_l2}
     search = [p for p in args.penalties if given[p] is None]
     Cs, searches = {p: given[p] for p in args.penalties if given[p] is not None}, {}
     if search:
@@ -219,16 +245,19 @@ def pick_C(args, X, y, multiclass, log=print):
 
 def build_rows(args, penalty, multiclass):
     rows = chinchilla_ladder_rows(penalty, args.chinchilla_max_iter)
-    rows.append(skglm_ladder_row(penalty, args.skglm_max_iter, multiclass,
-                                 args.skglm_solver))
-    for scaling in args.liblinear_intercept_scaling.split(","):
-        rows.append(sklearn_ladder_row("liblinear", penalty, 10_000, multiclass,
-                                       float(scaling)))
-    rows.append(sklearn_ladder_row("saga", penalty, args.saga_max_iter, multiclass))
-    if args.solvers:
-        wanted = [s.strip() for s in args.solvers.split(",")]
-        rows = [r for r in rows if any(w in r.solver for w in wanted)]
-    return rows
+    if penalty == "l2":  # bench_gate.py's L2 peers
+        rows += [sklearn_ladder_row(solver, penalty, args.sklearn_max_iter,
+                                    multiclass) for solver in ("newton-cg", "lbfgs")]
+    else:
+        rows.append(skglm_ladder_row(penalty, args.skglm_max_iter, multiclass,
+                                     args.skglm_solver))
+        for scaling in args.liblinear_intercept_scaling.split(","):
+            rows.append(sklearn_ladder_row("liblinear", penalty,
+                                           args.sklearn_max_iter, multiclass,
+                                           float(scaling)))
+        rows.append(sklearn_ladder_row("saga", penalty, args.saga_max_iter,
+                                       multiclass))
+    return select_rows(rows, args.solvers)
 
 
 def run_penalty(args, penalty, C, X, y, multiclass, one_pass, log=print):
@@ -245,14 +274,14 @@ def run_penalty(args, penalty, C, X, y, multiclass, one_pass, log=print):
     gate_on = None
     for row in rows:
         tols = args.tols
-        if row.solver == "chinchilla gate=off" and gate_on is not None:
+        if row.solver == GATE_OFF and gate_on is not None:
             # gate on and off stop on the same rule: gate off starts at the
             # rung where gate on reached the target, so its slow loose rungs
             # do not use up the time limit
             tols = [t for t in tols if t <= gate_on["tol"]]
         run_ladder(row, C, l1_ratio, X, y, tols, args.target, best,
                    args.time_limit, log=log)
-        if row.solver == "chinchilla gate=on":
+        if row.solver == OURS["solver"]:
             gate_on = row.reached
     retime(rows, C, l1_ratio, X, y, args.repeat, log=log,
            time_limit=args.retime_limit)
@@ -284,7 +313,7 @@ def summarise(rows, one_pass):
         out.append(line)
     peers = [r["time"] for r in out if r["peer"] and "time" in r]
     fastest = min(peers) if peers else None
-    on = [r for r in out if r["solver"] == "chinchilla gate=on" and "time" in r]
+    on = [r for r in out if r["solver"] == OURS["solver"] and "time" in r]
     for r in out:
         if "time" in r and fastest:
             r["vs_peer"] = r["time"] / fastest
@@ -316,12 +345,48 @@ def format_summary(table, target):
             f"{f('passes', '{:.0f}'):>7} {f('gap', '{:.1e}'):>8} "
             f"{f('nnz', '{}'):>7} {f('n_iter', '{}'):>6} "
             f"{f('vs_peer', '{:.2f}'):>7} {f('vs_chin', '{:.2f}'):>8}  {note}")
-    on = [r for r in table if r["solver"] == "chinchilla gate=on" and "time" in r]
-    off = [r for r in table if r["solver"] == "chinchilla gate=off" and "time" in r]
+    on = [r for r in table if r["solver"] == OURS["solver"] and "time" in r]
+    off = [r for r in table if r["solver"] == GATE_OFF and "time" in r]
     if on and off:
         lines.append(f"gate off / gate on: {off[0]['time'] / on[0]['time']:.2f} "
                      f"(time), {off[0]['passes'] / on[0]['passes']:.2f} (passes)")
     return "\n".join(lines)
+
+
+def result_rows(label, penalty, C, table, one_pass):
+    """The "solver" rows of results.json (_results.py's schema) from `summarise`'s.
+
+    A row that reached the gap gives the median time of its rung; one that did not
+    (its ladder stopped: time limit, iteration cap, end of the ladder, failure)
+    gives its ladder's total time, ``reached`` false and the best gap in the note.
+    Rows that never fitted (n/a, or failed at the first rung) are left out.
+    """
+    ours = [r for r in table if r["solver"] == OURS["solver"] and "time" in r]
+    rows = []
+    for line in table:
+        reached = "time" in line
+        if not reached and "not_reached" not in line:
+            continue
+        time_s = line["time"] if reached else line["not_reached"]
+        notes = [] if reached else [f"gap {line['gap']:.0e} not reached in "
+                                    f"{seconds(time_s)} s"]
+        notes += [line["note"]] if line["note"] else []
+        rows.append({
+            "benchmark": "solver", "workload": label, "penalty": penalty,
+            "solver": line["solver"], "n_jobs": 1, "time_s": time_s,
+            "passes": time_s / one_pass,
+            "ratio": time_s / ours[0]["time"] if ours else None,
+            "note": "; ".join(notes), "C": C, "gap": line["gap"],
+            "tol": line["tol"], "reached": reached,
+        })
+    return rows
+
+
+def workload_label(args, X, n_classes):
+    """The workload in words, as bench_cv.py names its own ("text 20,000 x ...")."""
+    kind = "real text" if args.workload in _real_text.TASKS else "text"
+    classes = "binary" if n_classes <= 2 else f"{n_classes} classes"
+    return f"{kind} {X.shape[0]:,} x {X.shape[1]:,}, {classes}"
 
 
 def row_payload(row):
@@ -334,13 +399,27 @@ def main(argv=None):
     args = parse_args(argv)
     threads = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     print(f"bench_real_text: {vars(args)}\nthreads: {threads}")
+    run_key, run = new_run("bench_real_text", " ".join(sys.argv), versions())
+    run["args"] = vars(args)
     X, y, info = load_workload(args)
-    multiclass = np.unique(y).size > 2
+    n_classes = np.unique(y).size
+    multiclass = n_classes > 2
+    label = workload_label(args, X, n_classes)
     Cs, searches = pick_C(args, X, y, multiclass)
-    results = {}
+    run["data"][label] = {
+        "workload": args.workload, "nnz": int(X.nnz), "n_classes": int(n_classes),
+        "one_pass_s": info["one_pass_time"], "C": Cs,
+        **{k: info[k] for k in ("package_versions", "seed") if k in info},
+    }
+    results, recorded = {}, []
     for penalty in args.penalties:
         results[penalty] = run_penalty(args, penalty, Cs[penalty], X, y,
                                        multiclass, info["one_pass_time"])
+        rows = result_rows(label, penalty, Cs[penalty], results[penalty]["table"],
+                           info["one_pass_time"])
+        recorded += rows
+        if args.record:  # after each penalty: a later crash keeps these rows
+            print(f"recorded {len(rows)} rows in {record(run_key, run, rows)}")
     print("\nnotes: passes = time / one pass (X @ w + X.T @ r); gap = (objective - "
           "best of the run) / |best|, objective as in DESIGN.md; t/peer = time / "
           "fastest non-chinchilla row that reached the target; liblinear "
@@ -348,6 +427,7 @@ def main(argv=None):
     save_json(f"bench_real_text-{args.workload}", {
         "benchmark": "bench_real_text", "args": vars(args), "versions": versions(),
         "data": info, "C": Cs, "C_search": searches, "results": results,
+        "run_key": run_key, "run": run, "rows": recorded,
     })
 
 
