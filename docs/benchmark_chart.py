@@ -14,7 +14,15 @@ import numpy as np
 # plot_working_directory)
 _HERE = Path(globals().get("__file__", "benchmark_chart.py")).resolve().parent
 sys.path.insert(0, str(_HERE.parent / "benchmarks"))
-from _results import load  # noqa: E402
+from _results import (  # noqa: E402
+    OURS,
+    load,
+    reached,
+    short_name,
+    solver_ratio,
+    solver_rows,
+    solver_time,
+)
 
 PENALTY_NAMES = {"l1": "L1", "en": "elastic net", "l2": "L2"}
 
@@ -23,6 +31,25 @@ def cv_chart(content=None):
     """Draw one panel per workload: the time of each tuning method, by n_jobs."""
     content = load() if content is None else content
     rows = [row for row in content["rows"] if row["benchmark"] == "cv"]
+    return _panels(rows, _workload_panel,
+                   "wall time [s], log scale; (ours / theirs)")
+
+
+def solver_chart(content=None):
+    """Draw one panel per workload: each solver's time to a 1e-6 gap, by penalty.
+
+    Chinchilla gate on is drawn solid, the other rows lighter, rows that did not
+    reach the gap hatched (their bar is the ladder's total time, a lower bound).
+    """
+    content = load() if content is None else content
+    rows = [row for group in solver_rows(content).values() for row in group.values()]
+    return _panels(rows, _solver_panel,
+                   "time to a 1e-6 relative objective gap [s], log scale; "
+                   "(ours / theirs)")
+
+
+def _panels(rows, draw, xlabel):
+    """One panel per workload of ``rows``, drawn by ``draw(axis, rows)``."""
     workloads = list(dict.fromkeys(row["workload"] for row in rows))
     if not workloads:
         figure, axis = plt.subplots(figsize=(6.4, 1.5))
@@ -37,13 +64,41 @@ def cv_chart(content=None):
         gridspec_kw={"height_ratios": heights},
     )
     for axis, workload in zip(axes[:, 0], workloads):
-        _workload_panel(axis, [r for r in rows if r["workload"] == workload])
+        draw(axis, [r for r in rows if r["workload"] == workload])
         axis.set_title(workload, loc="left", fontsize="medium")
-    axes[-1, 0].set_xlabel("wall time [s], log scale; (ours / theirs)")
+    axes[-1, 0].set_xlabel(xlabel)
     dates = sorted({(r["date"], r["machine"]) for r in rows})
     figure.suptitle("; ".join(f"{date}: {machine}" for date, machine in dates),
                     fontsize="small")
     return figure
+
+
+def _solver_panel(axis, rows):
+    """Horizontal bars: one per (penalty, solver), coloured by penalty."""
+    penalties = list(dict.fromkeys(r["penalty"] for r in rows))
+    for i, row in enumerate(rows):
+        ours = row["solver"] == OURS["solver"]
+        axis.barh(i, row["time_s"], height=0.8,
+                  color=f"C{penalties.index(row['penalty'])}",
+                  alpha=1.0 if ours else 0.55,
+                  hatch=None if reached(row) else "//",
+                  edgecolor="white" if reached(row) else "black")
+        label = f" {solver_time(row)}"
+        ratio = solver_ratio(row)
+        if not ours and ratio:
+            label += f" ({ratio})"
+        if not reached(row):
+            label += "  gap not reached"
+        axis.text(row["time_s"], i, label, va="center", fontsize="x-small")
+    axis.set_yticks(np.arange(len(rows)))
+    axis.set_yticklabels([f"{PENALTY_NAMES.get(r['penalty'], r['penalty'])}: "
+                          f"{short_name(r['solver'])}" for r in rows],
+                         fontsize="small")
+    axis.invert_yaxis()
+    axis.set_xscale("log")
+    times = [r["time_s"] for r in rows]
+    # the shortest bar visible; room for the labels on the right
+    axis.set_xlim(min(times) / 3, max(times) * 30)
 
 
 def _workload_panel(axis, rows):

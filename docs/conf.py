@@ -90,25 +90,44 @@ _PENALTIES = {"l1": "L1", "en": "elastic net", "l2": "L2"}
 
 
 def _write_benchmark_tables(app):
-    """Write _generated/benchmark_cv.rst: the cv rows of benchmarks/results.json."""
+    """Write _generated/benchmark_{cv,solver}.rst from benchmarks/results.json."""
     sys.path.insert(0, str(_DOCS.parent / "benchmarks"))
-    from _results import load
+    from _results import load, solver_ratio, solver_rows, solver_time
 
-    rows = [r for r in load()["rows"] if r["benchmark"] == "cv"]
-    lines = [".. list-table::", "   :header-rows: 1", "",
-             "   * - workload", "     - penalty", "     - method", "     - n_jobs",
-             "     - time [s]", "     - passes", "     - ours / theirs",
-             "     - chosen C", "     - mean score", "     - note", "     - date"]
-    for r in rows:
+    content = load()
+    cv = []
+    for r in (r for r in content["rows"] if r["benchmark"] == "cv"):
         ours = r["solver"] == "ChinchillaClassifierCV"
-        ratio = "" if ours else f"{1 / r['ratio']:.3f}"
-        cells = [r["workload"], _PENALTIES.get(r["penalty"], r["penalty"]),
-                 f"``{r['solver']}``", str(r["n_jobs"]), f"{r['time_s']:.1f}",
-                 f"{r['passes']:,.0f}", ratio, f"{r.get('C', float('nan')):.4g}",
-                 f"{r.get('score', float('nan')):.4f}", r.get("note") or "",
-                 r["date"]]
+        cv.append([r["workload"], _PENALTIES.get(r["penalty"], r["penalty"]),
+                   f"``{r['solver']}``", str(r["n_jobs"]), f"{r['time_s']:.1f}",
+                   f"{r['passes']:,.0f}", "" if ours else f"{1 / r['ratio']:.3f}",
+                   f"{r.get('C', float('nan')):.4g}",
+                   f"{r.get('score', float('nan')):.4f}", r.get("note") or "",
+                   r["date"]])
+    _write_list_table("benchmark_cv.rst", [
+        "workload", "penalty", "method", "n_jobs", "time [s]", "passes",
+        "ours / theirs", "chosen C", "mean score", "note", "date"], cv)
+    solver = []
+    for group in solver_rows(content).values():
+        for r in group.values():
+            solver.append([
+                r["workload"], _PENALTIES.get(r["penalty"], r["penalty"]),
+                f"{r.get('C', float('nan')):.4g}", f"``{r['solver']}``",
+                solver_time(r).removesuffix(" s"), f"{r['passes']:,.0f}",
+                solver_ratio(r).removesuffix("x"),
+                f"{r.get('gap', float('nan')):.1e}", f"{r.get('tol', float('nan')):g}",
+                r.get("note") or "", r["date"]])
+    _write_list_table("benchmark_solver.rst", [
+        "workload", "penalty", "C", "solver", "time [s]", "passes", "ours / theirs",
+        "gap", "tol (rung)", "note", "date"], solver)
+
+
+def _write_list_table(name, header, rows):
+    """Write _generated/NAME: a list-table of ``header`` and ``rows`` (of cells)."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for cells in [header, *rows]:
         lines += [f"   * - {cells[0]}"] + [f"     - {cell}" for cell in cells[1:]]
-    out = _DOCS / "_generated" / "benchmark_cv.rst"
+    out = _DOCS / "_generated" / name
     out.parent.mkdir(exist_ok=True)
     text = "\n".join(lines) + "\n"
     if not out.exists() or out.read_text() != text:
