@@ -123,10 +123,15 @@ def _write_benchmark_tables(app):
 
 
 def _write_list_table(name, header, rows):
-    """Write _generated/NAME: a list-table of ``header`` and ``rows`` (of cells)."""
+    """Write _generated/NAME: a list-table of ``header`` and ``rows`` (of cells).
+
+    Without rows, a sentence: docutils refuses a list-table of its header alone.
+    """
     lines = [".. list-table::", "   :header-rows: 1", ""]
     for cells in [header, *rows]:
         lines += [f"   * - {cells[0]}"] + [f"     - {cell}" for cell in cells[1:]]
+    if not rows:
+        lines = ["*(No results recorded yet.)*"]
     out = _DOCS / "_generated" / name
     out.parent.mkdir(exist_ok=True)
     text = "\n".join(lines) + "\n"
