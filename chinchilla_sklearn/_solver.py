@@ -138,7 +138,7 @@ class SolverResult:
 
 def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
                       targets=None, exact=False, damping_unit=1.0,
-                      damping_scale=None, reduction=None):
+                      damping_scale=None, reduction=None, groups=None):
     """Minimise the objective over the block's weights and the intercept.
 
     Parameters
@@ -225,7 +225,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         # with the violation keeps the step bounded and the convergence quadratic
         damping = (DAMPING * min(violation / damping_unit, 1.0) if penalty.l2 == 0
                    else 0.0)
-        system = _NewtonSystem(problem, block, state, damping, damping_scale)
+        system = _NewtonSystem(problem, block, state, damping, damping_scale, groups)
         start = None
         for n_solves in range(1, MAX_FACE_SOLVES + 1):
             dW, db = system.solve(V if free is True else V * free, gb, free, forcing,
@@ -311,12 +311,16 @@ class _NewtonSystem:
     diagonal and ``damping_scale`` added (Marquardt). The Jacobi
     preconditioner is made in float64 (squares of float32 data above ~1e19
     overflow float32), once per state: the face may change between solves.
+    With ``groups`` (:class:`~chinchilla_sklearn._groups.NearDuplicates`) the
+    free weights of each group get the inverse of their Hessian block instead
+    (block Jacobi), made per solve, on its face.
     """
 
-    def __init__(self, problem, block, state, damping, damping_scale):
+    def __init__(self, problem, block, state, damping, damping_scale, groups=None):
         self.problem, self.block, self.state = problem, block, state
         penalty = problem.penalty
         h = problem.loss.hessian_diagonal(state.curvature)
+        self.groups, self.h = groups, (h if groups is not None else None)
         inv_W = block.squared_rmatmul(h)  # float64, a new array: made in place
         inv_W += penalty.l2
         if penalty.group:
@@ -365,8 +369,10 @@ class _NewtonSystem:
                 HW *= free
             Hb[...] = T.sum(axis=0) if problem.fit_intercept else 0
 
+        blocks = (None if self.groups is None else
+                  self.groups.preconditioner(self.h, self.inv_diagonal[0], free))
         return _conjugate_gradient(hessian_product, (-V, -gb), self.inv_diagonal,
-                                   forcing, start)
+                                   forcing, start, blocks)
 
     def _direct(self, free):
         """Whether to solve the system exactly: one output, a Hessian cheap to form."""
@@ -420,7 +426,8 @@ class _NewtonSystem:
         return float(np.sum(dW * dW / self.inv_diagonal[0]))
 
 
-def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None):
+def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None,
+                        blocks=None):
     """Preconditioned CG on pairs of arrays (weights, intercept), in place.
 
     Four pairs of arrays of the weights' shape and dtype: the solution ``x``,
@@ -428,7 +435,9 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None):
     which holds ``H p``, then ``alpha * p``, then the preconditioned residual
     ``z``. ``hessian_product(dW, db, out)`` writes into ``out``. ``start``, a
     pair, is the first ``x`` (updated in place; zero when None); the stopping
-    residual is relative to ``rhs`` either way.
+    residual is relative to ``rhs`` either way. ``blocks`` (a
+    :class:`~chinchilla_sklearn._groups.BlockJacobi`) replaces the diagonal on
+    the weights of its groups.
     """
 
     def dot(x, y):
@@ -437,6 +446,8 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None):
     def precondition(out):  # z = r * inv_diag, in the dtype of r
         for zi, ri, di in zip(out, r, inv_diag):
             np.multiply(ri, di, out=zi, casting="same_kind")
+        if blocks is not None:
+            blocks.apply(r[0], out[0])
         return out
 
     r = rhs
