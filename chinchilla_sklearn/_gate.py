@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
-from ._groups import ColumnSignatures, near_duplicate_groups
+from ._groups import Grouper
 from ._kernels import column_norms, matmul, rmatmul, take_columns
 from ._objective import (
     TargetCorrelations,
@@ -143,7 +143,7 @@ class _Setup:
     column_nnz: np.ndarray  # stored entries per column: the kernel choice
     damping_scale: np.ndarray  # each weight's largest curvature: the damping
     damping_unit: float
-    signatures: object = None  # ColumnSignatures: near-duplicate groups
+    grouper: object = None  # Grouper: near-duplicate groups of the working sets
 
 
 def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=None):
@@ -257,10 +257,10 @@ def _set_up(problem, gated, result):
     if problem.penalty.l2 == 0:
         damping_scale = curvature_scale(problem, take_columns(X, None, None))
         _count(result, X.shape[1])
-    signatures = (ColumnSignatures(X) if gated and NEAR_DUPLICATE_COSINE is not None
-                  else None)
+    grouper = (Grouper(X, norms, NEAR_DUPLICATE_COSINE)
+               if gated and NEAR_DUPLICATE_COSINE is not None else None)
     return _Setup(targets, norms, column_nnz, damping_scale, damping_unit=1.0,
-                  signatures=signatures)
+                  grouper=grouper)
 
 
 def _finishing_pays(X, state, check):
@@ -369,9 +369,8 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
     G = G_loss if ws is None else G_loss[ws]
     G += penalty.l2 * sub_state.W
     columns = slice(None) if ws is None else ws
-    groups = (near_duplicate_groups(X, ws, setup.signatures, setup.norms,
-                                    NEAR_DUPLICATE_COSINE)
-              if setup.signatures is not None and ws is not None else None)
+    groups = (setup.grouper.for_block(ws)
+              if setup.grouper is not None and ws is not None else None)
     solved = solve_working_set(
         problem, block, sub_state, tol, max_steps, G=G,
         dual=check.dual if ws is None else None,

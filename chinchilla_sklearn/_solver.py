@@ -78,6 +78,11 @@ POLISH_MAX_OUTPUTS = 100
 # loops over, where each CG iteration's dozen array operations cost more than
 # their arithmetic.
 DIRECT_MAX_FLOPS = 2**22
+# The block-Jacobi preconditioner's groups (given as a callable) are made once
+# a Newton system has taken more than GROUPS_AFTER_CG CG iterations: the
+# generated workloads take 5 to 28 per system, where grouping does not pay;
+# real text 88 to 250 in its last rounds (notes/real_text_diagnosis.md).
+GROUPS_AFTER_CG = 50
 # Without a ridge part the Newton system is damped by DAMPING * min(violation /
 # unit, 1) times each weight's curvature scale (see solve_working_set).
 # benchmarks/bench_gate.py, large L1, CG products and Newton steps: 1 -> 544 /
@@ -184,6 +189,12 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         value at the start: a working set whose own gap is already below
         ``tol`` still makes progress (its gap can be far below the whole
         problem's, which the features outside it make).
+    groups : NearDuplicates or callable, default=None
+        Groups of near-duplicate columns of the block: CG is then
+        preconditioned by the inverse of each group's Hessian block
+        (:mod:`~chinchilla_sklearn._groups`) instead of the diagonal alone. A
+        callable makes them (or returns None) and is called once a Newton
+        system takes more than GROUPS_AFTER_CG CG iterations.
 
     Returns
     -------
@@ -225,7 +236,8 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         # with the violation keeps the step bounded and the convergence quadratic
         damping = (DAMPING * min(violation / damping_unit, 1.0) if penalty.l2 == 0
                    else 0.0)
-        system = _NewtonSystem(problem, block, state, damping, damping_scale, groups)
+        system = _NewtonSystem(problem, block, state, damping, damping_scale,
+                               None if callable(groups) else groups)
         start = None
         for n_solves in range(1, MAX_FACE_SOLVES + 1):
             dW, db = system.solve(V if free is True else V * free, gb, free, forcing,
@@ -249,6 +261,8 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
             orthant = np.where(leaving, 0, orthant).astype(orthant.dtype, copy=False)
             free = penalty.free(orthant)
             start = (dW, db)
+        if callable(groups) and system.n_cg > GROUPS_AFTER_CG:
+            groups = groups()  # for the next steps: this CG was slow
         del system
         # 4. line search, or a proximal-gradient step when it fails
         trial = _line_search(problem, block, state, V, gb, dW, db, orthant)
@@ -321,6 +335,7 @@ class _NewtonSystem:
         penalty = problem.penalty
         h = problem.loss.hessian_diagonal(state.curvature)
         self.groups, self.h = groups, (h if groups is not None else None)
+        self.n_cg = 0  # Hessian products of CG, over all solves
         inv_W = block.squared_rmatmul(h)  # float64, a new array: made in place
         inv_W += penalty.l2
         if penalty.group:
@@ -356,6 +371,7 @@ class _NewtonSystem:
             return self._solve_directly(V, gb, free)
 
         def hessian_product(dW, db, out):
+            self.n_cg += 1
             Zd = block.matmul(dW)
             Zd += db
             T = loss.hessian_product(state.curvature, Zd)

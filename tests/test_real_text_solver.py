@@ -12,17 +12,20 @@ import scipy.sparse as sp
 from conftest import objective
 
 import chinchilla_sklearn._gate as _gate
+import chinchilla_sklearn._solver as _solver
 from chinchilla_sklearn import ChinchillaClassifier
-from chinchilla_sklearn._gate import run_gate
+from chinchilla_sklearn._gate import _screen, run_gate
 from chinchilla_sklearn._groups import (
     FLOOR,
     ColumnSignatures,
+    NearDuplicates,
     near_duplicate_groups,
 )
 from chinchilla_sklearn._kernels import column_norms
 from chinchilla_sklearn._loss import SigmoidLoss
-from chinchilla_sklearn._objective import Problem
+from chinchilla_sklearn._objective import Problem, TargetCorrelations, dual_point
 from chinchilla_sklearn._penalty import Penalty
+from chinchilla_sklearn._solver import State
 
 TOL = 1e-6
 TIGHT_TOL = 1e-9
@@ -77,6 +80,11 @@ def test_screening_is_safe_and_effective():
     assert np.all(gated.W[gated.screened] == 0)
     assert gated.screened.sum() >= 0.5 * zero.sum() > 0
     assert gated.records[-1].n_screened == gated.screened.sum()
+    # the last check screens too: all its certificate allows is screened
+    Z = X @ gated.W + gated.b
+    state = State.at(problem, gated.W, gated.b, Z)
+    dual = dual_point(problem, state, X.T @ state.R, TargetCorrelations.of(problem))
+    assert np.all(gated.screened[_screen(problem, state, dual, column_norms(X))])
     clf = _fit(X, y, C=2.0, l1_ratio=1.0, tol=TIGHT_TOL)
     assert clf.gate_report_["n_screened"][-1] >= 0.5 * np.sum(clf.coef_ == 0)
     assert np.all(np.diff(clf.gate_report_["n_screened"]) >= 0)
@@ -165,15 +173,28 @@ def test_block_jacobi_inverts_each_group_block(n_outputs):
 @pytest.mark.parametrize("fmt", ["csr", "dense"])
 @pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "multiclass"])
 def test_block_preconditioner_same_answer(n_classes, fmt, dtype, monkeypatch):
-    """Block Jacobi and the Jacobi diagonal certify the same objective."""
+    """Block Jacobi and the Jacobi diagonal certify the same objective. The
+    groups are made from the first Newton step on, and every system is solved
+    by CG (none directly), so the block preconditioner is used."""
     X, y = _near_duplicates(n_classes=n_classes, seed=2)
     X = (X.toarray() if fmt == "dense" else X).astype(dtype)
     tol = 1e-5 if dtype == np.float32 else TOL
+    monkeypatch.setattr(_solver, "GROUPS_AFTER_CG", -1)
+    monkeypatch.setattr(_solver, "DIRECT_MAX_FLOPS", 0)
+    made = []
+    preconditioner = NearDuplicates.preconditioner
+
+    def counted(self, *args):
+        made.append(self.n_grouped)
+        return preconditioner(self, *args)
+
+    monkeypatch.setattr(NearDuplicates, "preconditioner", counted)
     fits = {}
     for cosine in (None, 0.7):
         monkeypatch.setattr(_gate, "NEAR_DUPLICATE_COSINE", cosine)
         fits[cosine] = _fit(X, y, C=2.0, l1_ratio=1.0, tol=tol)
         assert fits[cosine].dual_gap_ <= tol
+        assert bool(made) == (cosine is not None)
     f = [objective(e.coef_, e.intercept_, X.astype(np.float64), y, C=2.0,
                    l1_ratio=1.0) for e in fits.values()]
     assert f[0] == pytest.approx(f[1], rel=2 * tol)
