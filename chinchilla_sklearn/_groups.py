@@ -94,11 +94,13 @@ class ColumnSignatures:
         # odd multipliers: h(i) = (a * i + c) mod 2^64, top 32 bits
         self.a = rng.integers(1, 2**63, N_HASHES, dtype=np.uint64) * 2 + 1
         self.c = rng.integers(0, 2**63, N_HASHES, dtype=np.uint64)
-        self.values = np.zeros((X.shape[1], N_HASHES), dtype=np.uint64)
-        self.made = np.zeros(X.shape[1], dtype=bool)
+        self.values = self.made = None  # made on first use
 
     def of(self, columns):
         """Return the signatures of ``columns`` (made for those not made yet)."""
+        if self.values is None:
+            self.values = np.zeros((self.X.shape[1], N_HASHES), dtype=np.uint64)
+            self.made = np.zeros(self.X.shape[1], dtype=bool)
         new = columns[~self.made[columns]]
         if new.size:
             self.values[new] = minhash(self.X, new, self.a, self.c)
