@@ -78,6 +78,11 @@ POLISH_MAX_OUTPUTS = 100
 # loops over, where each CG iteration's dozen array operations cost more than
 # their arithmetic.
 DIRECT_MAX_FLOPS = 2**22
+# The block-Jacobi preconditioner's groups (given as a callable) are made once
+# a Newton system has taken more than GROUPS_AFTER_CG CG iterations: the
+# generated workloads take 5 to 28 per system, where grouping does not pay;
+# real text 88 to 250 in its last rounds (notes/real_text_diagnosis.md).
+GROUPS_AFTER_CG = 50
 # Without a ridge part the Newton system is damped by DAMPING * min(violation /
 # unit, 1) times each weight's curvature scale (see solve_working_set).
 # benchmarks/bench_gate.py, large L1, CG products and Newton steps: 1 -> 544 /
@@ -151,7 +156,7 @@ class SolverResult:
 
 def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
                       targets=None, exact=False, damping_unit=1.0,
-                      damping_scale=None, reduction=None):
+                      damping_scale=None, reduction=None, groups=None):
     """Minimise the objective over the block's weights and the intercept.
 
     Parameters
@@ -197,6 +202,12 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         value at the start: a working set whose own gap is already below
         ``tol`` still makes progress (its gap can be far below the whole
         problem's, which the features outside it make).
+    groups : NearDuplicates or callable, default=None
+        Groups of near-duplicate columns of the block: CG is then
+        preconditioned by the inverse of each group's Hessian block
+        (:mod:`~chinchilla_sklearn._groups`) instead of the diagonal alone. A
+        callable makes them (or returns None) and is called once a Newton
+        system takes more than GROUPS_AFTER_CG CG iterations.
 
     Returns
     -------
@@ -239,7 +250,8 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         # with the violation keeps the step bounded and the convergence quadratic
         damping = (DAMPING * marquardt * min(violation / damping_unit, 1.0)
                    if penalty.l2 == 0 else 0.0)
-        system = _NewtonSystem(problem, block, state, damping, damping_scale)
+        system = _NewtonSystem(problem, block, state, damping, damping_scale,
+                               None if callable(groups) else groups)
         start = None
         for n_solves in range(1, MAX_FACE_SOLVES + 1):
             dW, db = system.solve(V if free is True else V * free, gb, free, forcing,
@@ -263,6 +275,8 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
             orthant = np.where(leaving, 0, orthant).astype(orthant.dtype, copy=False)
             free = penalty.free(orthant)
             start = (dW, db)
+        if callable(groups) and system.n_cg > GROUPS_AFTER_CG:
+            groups = groups()  # for the next steps: this CG was slow
         del system
         # 4. line search, or a proximal-gradient step when it fails
         trial = _line_search(problem, block, state, V, gb, dW, db, orthant)
@@ -330,12 +344,17 @@ class _NewtonSystem:
     diagonal and ``damping_scale`` added (Marquardt). The Jacobi
     preconditioner is made in float64 (squares of float32 data above ~1e19
     overflow float32), once per state: the face may change between solves.
+    With ``groups`` (:class:`~chinchilla_sklearn._groups.NearDuplicates`) the
+    free weights of each group get the inverse of their Hessian block instead
+    (block Jacobi), made per solve, on its face.
     """
 
-    def __init__(self, problem, block, state, damping, damping_scale):
+    def __init__(self, problem, block, state, damping, damping_scale, groups=None):
         self.problem, self.block, self.state = problem, block, state
         penalty = problem.penalty
         h = problem.loss.hessian_diagonal(state.curvature)
+        self.groups, self.h = groups, (h if groups is not None else None)
+        self.n_cg = 0  # Hessian products of CG, over all solves
         inv_W = block.squared_rmatmul(h)  # float64, a new array: made in place
         inv_W += penalty.l2
         if penalty.group:
@@ -371,6 +390,7 @@ class _NewtonSystem:
             return self._solve_directly(V, gb, free)
 
         def hessian_product(dW, db, out):
+            self.n_cg += 1
             Zd = block.matmul(dW)
             Zd += db
             T = loss.hessian_product(state.curvature, Zd)
@@ -384,8 +404,10 @@ class _NewtonSystem:
                 HW *= free
             Hb[...] = T.sum(axis=0) if problem.fit_intercept else 0
 
+        blocks = (None if self.groups is None else
+                  self.groups.preconditioner(self.h, self.inv_diagonal[0], free))
         return _conjugate_gradient(hessian_product, (-V, -gb), self.inv_diagonal,
-                                   forcing, start)
+                                   forcing, start, blocks)
 
     def _direct(self, free):
         """Whether to solve the system exactly: one output, a Hessian cheap to form."""
@@ -439,7 +461,8 @@ class _NewtonSystem:
         return float(np.sum(dW * dW / self.inv_diagonal[0]))
 
 
-def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None):
+def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None,
+                        blocks=None):
     """Preconditioned CG on pairs of arrays (weights, intercept), in place.
 
     Four pairs of arrays of the weights' shape and dtype: the solution ``x``,
@@ -447,7 +470,9 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None):
     which holds ``H p``, then ``alpha * p``, then the preconditioned residual
     ``z``. ``hessian_product(dW, db, out)`` writes into ``out``. ``start``, a
     pair, is the first ``x`` (updated in place; zero when None); the stopping
-    residual is relative to ``rhs`` either way.
+    residual is relative to ``rhs`` either way. ``blocks`` (a
+    :class:`~chinchilla_sklearn._groups.BlockJacobi`) replaces the diagonal on
+    the weights of its groups.
     """
 
     def dot(x, y):
@@ -456,6 +481,8 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None):
     def precondition(out):  # z = r * inv_diag, in the dtype of r
         for zi, ri, di in zip(out, r, inv_diag):
             np.multiply(ri, di, out=zi, casting="same_kind")
+        if blocks is not None:
+            blocks.apply(r[0], out[0])
         return out
 
     r = rhs
