@@ -2,7 +2,7 @@
 
 A pass is one ``X @ w`` plus one ``X.T @ r`` on all of X: every product of a
 :class:`~chinchilla_sklearn._kernels.Block` adds its stored entries over
-``2 nnz(X)`` (as ``diagnose_gate.py`` counts them, with a fraction of the
+``2 nnz(X)`` (as notes/real_text_diagnosis.md counted them, with a fraction of the
 instrumentation). The near-duplicate groups of the block-Jacobi preconditioner
 (``chinchilla_sklearn._groups``) are counted the same way: MinHash signatures
 as ``n_hashes`` reads per stored entry, pair products by their stored entries.
