@@ -18,16 +18,14 @@ so a busy machine slows them alike), and reports the median time.
 """
 
 import statistics
-import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from _measure import kkt_violation, objective
+from _measure import kkt_violation, objective, timed_fit
 from _solvers import chinchilla_status, skglm_status
 
 DEFAULT_TOLS = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
@@ -121,11 +119,7 @@ def skglm_ladder_row(penalty, max_iter, multiclass, solver="ProxNewton"):
 def fit_and_score(row, C, l1_ratio, X, y, tol):
     """Fit once at ``tol``; a dict with the time, objective, KKT violation, ..."""
     est = row.make(C, l1_ratio, X.shape[0], tol)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        start = time.perf_counter()
-        est.fit(X, y)
-        elapsed = time.perf_counter() - start
+    elapsed, converged = timed_fit(est, X, y)
     coef, intercept = np.asarray(est.coef_), np.asarray(est.intercept_)
     out = {
         "tol": tol,
@@ -134,8 +128,7 @@ def fit_and_score(row, C, l1_ratio, X, y, tol):
         "kkt": kkt_violation(coef, intercept, X, y, C, l1_ratio),
         "nnz": int(np.count_nonzero(coef)),
         "n_iter": int(np.max(getattr(est, "n_iter_", -1))),
-        "converged": not any(issubclass(w.category, ConvergenceWarning)
-                             for w in caught),
+        "converged": converged,
     }
     report = getattr(est, "gate_report_", None)
     if report:

@@ -13,10 +13,12 @@ so the benchmarks judge every solver (ours included) by the same yardstick::
 
 import statistics
 import time
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
+from sklearn.exceptions import ConvergenceWarning
 
 __all__ = [
     "Timing",
@@ -32,6 +34,17 @@ class Timing(NamedTuple):
     median: float
     times: list
     result: Any  # what the last call returned
+
+
+def timed_fit(estimator, X, y):
+    """Fit once; return ``(seconds, converged)``, converged meaning no
+    ``ConvergenceWarning`` was raised (wall clock, ``time.perf_counter``)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        start = time.perf_counter()
+        estimator.fit(X, y)
+        seconds = time.perf_counter() - start
+    return seconds, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
 def median_time(fn, repeat=3):

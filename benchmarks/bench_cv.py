@@ -30,17 +30,14 @@ import _one_thread  # noqa: F401  (one thread: before numpy is imported)
 # isort: split
 import argparse
 import sys
-import time
-import warnings
 
 import numpy as np
 from chinchilla_sklearn import ChinchillaClassifier, ChinchillaClassifierCV
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from _data import make_multiclass_text_like, make_text_like
-from _measure import time_one_pass
+from _measure import time_one_pass, timed_fit
 from _results import new_run, record
 from _workflow import save_json, versions
 
@@ -94,15 +91,10 @@ def make_workload(name, args):
     return f"text {shape}, {args.n_classes} classes", X, y
 
 
-def timed_fit(estimator, X, y):
+def fit_with_note(estimator, X, y):
     """Fit; return (seconds, estimator, note) with the convergence warnings."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        start = time.perf_counter()
-        estimator.fit(X, y)
-        seconds = time.perf_counter() - start
-    failed = any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    return seconds, estimator, "NOT CONVERGED" if failed else ""
+    seconds, converged = timed_fit(estimator, X, y)
+    return seconds, estimator, "" if converged else "NOT CONVERGED"
 
 
 def candidates(args, workload, r, folds, n_jobs):
@@ -152,14 +144,14 @@ def run_setting(args, workload, label, X, y, penalty, n_jobs, one_pass, log):
     ours = ChinchillaClassifierCV(Cs=args.n_Cs, l1_ratios=[r], cv=folds,
                                   tol=args.tol, max_iter=args.max_iter,
                                   n_jobs=n_jobs)
-    seconds, ours, note = timed_fit(ours, X, y)
+    seconds, ours, note = fit_with_note(ours, X, y)
     base = dict(benchmark="cv", workload=label, penalty=penalty, n_jobs=n_jobs)
     rows = [dict(base, solver="ChinchillaClassifierCV", time_s=seconds, note=note)]
     log_row(rows[0], ours, rows[0]["time_s"], one_pass, log)
     for name, make, peer in candidates(args, workload, r, folds, n_jobs):
         if peer not in args.peers:
             continue
-        seconds, estimator, note = timed_fit(make(ours.Cs_), X, y)
+        seconds, estimator, note = fit_with_note(make(ours.Cs_), X, y)
         if peer == "saga":
             note = ", ".join(filter(None, [f"max_iter={args.saga_max_iter}", note]))
         rows.append(dict(base, solver=name, time_s=seconds, note=note))

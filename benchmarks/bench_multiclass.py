@@ -13,26 +13,13 @@ import _one_thread  # noqa: F401  (one thread: before numpy is imported)
 # isort: split
 
 import argparse  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 from chinchilla_sklearn import ChinchillaClassifier  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from _data import make_multiclass_text_like  # noqa: E402
-from _measure import objective  # noqa: E402
-
-
-def _fit(estimator, X, y):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        start = time.perf_counter()
-        estimator.fit(X, y)
-        elapsed = time.perf_counter() - start
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    return elapsed, converged
+from _measure import objective, timed_fit  # noqa: E402
 
 
 def main():
@@ -64,7 +51,7 @@ def main():
             C=C, l1_ratio=1.0, solver="saga", max_iter=args.saga_max_iter,
             tol=1e-8, random_state=0)),
     ]:
-        elapsed, converged = _fit(est, X, y)
+        elapsed, converged = timed_fit(est, X, y)
         f = objective(est.coef_, est.intercept_, X, y, C, 1.0)
         rows.append((name, elapsed, f, np.count_nonzero(est.coef_), converged))
     best = min(r[2] for r in rows)
