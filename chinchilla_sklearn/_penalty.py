@@ -97,6 +97,25 @@ class Penalty:
                     & ((D * orthant).sum(axis=1) < 0))[:, None]
         return (W == 0) & (D * orthant < 0)
 
+    def breakpoint(self, W, orthant, D):
+        """Return the first step along ``D`` where a non-zero entry (row) reaches zero.
+
+        Also returns the mask of the entries (rows, as one column) that reach
+        zero there. The step is ``inf`` (and the mask empty) when no non-zero
+        entry leaves its orthant along ``D``.
+        """
+        if self.group:
+            inside = (W * orthant).sum(axis=1, keepdims=True)
+            rate = (D * orthant).sum(axis=1, keepdims=True)
+        else:
+            inside, rate = W * orthant, D * orthant
+        leaving = (inside > 0) & (rate < 0)
+        if not leaving.any():
+            return np.inf, leaving
+        steps = np.where(leaving, inside, 0) / np.where(leaving, -rate, 1)
+        first = steps[leaving].min()
+        return float(first), leaving & (steps <= first)
+
     def project(self, W, orthant):
         """Set to zero the entries (rows) of ``W`` that left their orthant."""
         if self.l1 == 0:

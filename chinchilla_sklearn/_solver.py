@@ -91,7 +91,7 @@ GROUPS_AFTER_CG = 50
 DAMPING = 0.1
 # The damping is also scaled by a Levenberg-Marquardt factor that a full
 # Newton step divides by LM_SHRINK and a line search that halves the step
-# twice or more multiplies by LM_GROW (at most 1). The curvature scale is the
+# twice or more multiplies by LM_GROW (at most LM_MAX). The curvature scale is the
 # largest possible curvature, which on confidently classified samples can be
 # 1e6 times the true one: with a violation that stays high because the steps
 # are small, the damping alone then held a pure-L1 fit with class weights
@@ -100,8 +100,17 @@ DAMPING = 0.1
 # CG products to a gap of 1e-6, L1, before / after: 20,000 x 50,000 311 / 304,
 # 100,000 x 500,000 347 / 324, 20 classes 2,200 / 2,220, digits 840 / 843;
 # LM_SHRINK=10: digits 1,021, 20 classes 2,588 (less damping, more CG).
+# LM_MAX lets the damping grow past its starting level where cut steps show
+# the Newton model is wrong: on near-duplicate columns (real text, L1) the
+# model promised decreases of 15 times the objective and the steps were cut
+# to 1/64 for rounds on end. benchmarks/count_passes.py, tol=1e-4, passes
+# with LM_MAX = 1 / 100 (both with the line search's breakpoint step): real
+# binary 599 / 520, real 20 classes 3,373 / 2,087 (main before both: 658 /
+# 4,530); generated 20,000 x 50,000 and 100,000 x 500,000 L1 unchanged
+# (46 and 210).
 LM_SHRINK = 2.0
 LM_GROW = 4.0
+LM_MAX = 100.0
 
 
 @dataclass
@@ -285,7 +294,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         if step == 1.0:
             marquardt /= LM_SHRINK
         elif step < 0.5:
-            marquardt = min(marquardt * LM_GROW, 1.0)
+            marquardt = min(marquardt * LM_GROW, LM_MAX)
         if trial is None:
             trial = _proximal_gradient_step(problem, block, state, G, gb)
         if trial is None:  # no decrease is possible in floating point
@@ -527,6 +536,18 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None,
 def _line_search(problem, block, state, V, gb, dW, db, orthant):
     """Backtrack along ``(dW, db)`` with the orthant projection.
 
+    Halving goes on while the trial points are projected; the first trial
+    below the breakpoint (the longest step on which no non-zero weight
+    changes sign) is the breakpoint itself, the first weight to reach zero
+    set to zero there. Projected steps make the early face changes in bulk,
+    but near the end a projected step can fail where it matters:
+    near-duplicate columns move against each other along a flat direction
+    and zeroing one leaves the other's move uncompensated. Halving down to
+    the first unprojected step then crept up on the breakpoint over several
+    Newton steps (real binary L1 at C=10: steps of 1/16, 1/32, 1/64 on a
+    fixed face, 100 CG iterations each); the breakpoint puts the weight at
+    zero in one.
+
     Returns ``(W, b, Z, derivatives, step)`` of the accepted point
     (``derivatives`` None unless they were made here), or None on failure.
     The trial points are computed into two arrays made once.
@@ -540,13 +561,16 @@ def _line_search(problem, block, state, V, gb, dW, db, orthant):
     Zd += db
     W_step, Z_step = np.empty_like(state.W), np.empty_like(state.Z)
     limit = _score_limit(problem, state.Z)
-    step = 1.0
+    step, first_zero, at_zero = 1.0, None, None
     for _ in range(MAX_BACKTRACKS):
         np.multiply(dW, step, out=W_step)  # W + step * dW
         W_step += state.W
+        if step == first_zero:  # exactly zero there, not a rounding error
+            W_step[np.broadcast_to(at_zero, W_step.shape)] = 0
         b = state.b + step * db
         W = penalty.project(W_step, orthant) if orthant is not None else W_step
-        if W is W_step or np.array_equal(W, W_step):
+        projected = W is not W_step and not np.array_equal(W, W_step)
+        if not projected:
             W = W_step
             Z = np.multiply(Zd, step, out=Z_step)  # Z + step * Zd
             Z += state.Z
@@ -574,7 +598,11 @@ def _line_search(problem, block, state, V, gb, dW, db, orthant):
                 np.abs(V).sum() + np.abs(gb).sum()
             ):
                 return W, b, Z, derivatives, step
+        if projected and first_zero is None:
+            first_zero, at_zero = penalty.breakpoint(state.W, orthant, dW)
         step *= 0.5
+        if first_zero is not None and step < first_zero < 2 * step:
+            step = first_zero
     return None
 
 

@@ -175,3 +175,59 @@ def test_direct_newton_solve_equals_conjugate_gradients(monkeypatch, l1_ratio, f
     np.testing.assert_allclose(direct.coef_, cg.coef_, rtol=0, atol=1e-8)
     np.testing.assert_allclose(direct.intercept_, cg.intercept_, rtol=0, atol=1e-8)
     assert direct.loss_curve_[-1] == pytest.approx(cg.loss_curve_[-1], rel=1e-12)
+
+
+@pytest.mark.parametrize("group", [False, True])
+def test_breakpoint_is_where_the_first_nonzero_weight_reaches_zero(group):
+    """Entrywise: weight 0 (2, falling by 4) reaches zero at 0.5, weight 2 (-3,
+    rising by 12) at 0.25; weight 1 moves away from zero and weight 3 is zero.
+    Groups (rows): row 1 leaves its direction at 0.25, row 0 never."""
+    penalty = Penalty(1.0, 0.0, group=group)
+    if not group:
+        W = np.array([[2.0], [-1.0], [-3.0], [0.0]])
+        D = np.array([[-4.0], [-1.0], [12.0], [5.0]])
+        orthant = penalty.orthant(W, -D)
+        step, at_zero = penalty.breakpoint(W, orthant, D)
+        assert step == 0.25
+        np.testing.assert_array_equal(at_zero[:, 0], [False, False, True, False])
+        assert penalty.breakpoint(W, orthant, np.abs(D) * np.sign(W))[0] == np.inf
+    else:
+        W = np.array([[1.0, 1.0], [2.0, 0.0], [0.0, 0.0]])
+        D = np.array([[1.0, -1.0], [-8.0, 3.0], [1.0, 1.0]])
+        orthant = penalty.orthant(W, -D)
+        step, at_zero = penalty.breakpoint(W, orthant, D)
+        assert step == 0.25
+        np.testing.assert_array_equal(at_zero[:, 0], [False, True, False])
+
+
+@pytest.mark.parametrize("k", [3, 5, 10])
+def test_line_search_stops_at_the_breakpoint_where_projected_steps_fail(k):
+    """Two copies of a column, pure L1, both weights at 0.48 of the optimum's
+    total: a step that moves one copy through zero (by k times its weight)
+    and the other up fails wherever it is projected (the copy left at zero
+    leaves the other's move uncompensated). The line search takes the
+    breakpoint 1 / k, where the first copy is exactly zero, instead of halving
+    below it (which left it at 1/4, 1/8 ... of its weight)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(60)
+    X = np.column_stack([x, x])
+    y = ((x + 0.5 * rng.standard_normal(60)) > 0).astype(float)
+    best = ChinchillaClassifier(C=1.0, l1_ratio=1.0, fit_intercept=False,
+                                tol=1e-12).fit(X, y).coef_.sum()
+    problem = Problem(X, y[:, None], np.ones(60), SigmoidLoss(), Penalty(1.0, 0.0),
+                      False)
+    w = 0.48 * best
+    W = np.array([[w], [w]])
+    state = solver_module.State.at(problem, W, np.zeros(1), X @ W)
+    V = problem.penalty.pseudo_gradient(W, X.T @ state.R)
+    dW = np.array([[-k * w], [k * w + 0.04 * best]])
+    trial = solver_module._line_search(problem, Block(X), state, V, np.zeros(1), dW,
+                                       np.zeros(1), problem.penalty.orthant(W, V))
+    assert trial is not None
+    W_new, _, Z_new, _, step = trial
+    assert step == pytest.approx(1 / k, rel=1e-12)
+    assert W_new[0, 0] == 0.0
+    before = objective_value(problem, state.loss_value, W)
+    after = objective_value(problem, problem.loss.value(problem.Y, Z_new, problem.s),
+                            W_new)
+    assert after < before
