@@ -98,20 +98,20 @@ class Penalty:
         return (W == 0) & (D * orthant < 0)
 
     def breakpoint(self, W, orthant, D):
-        """Return the first step along ``D`` where a non-zero entry (row) reaches zero.
+        """Return the first step along ``D`` where a non-zero weight reaches zero.
 
-        Also returns the mask of the entries (rows, as one column) that reach
-        zero there. The step is ``inf`` (and the mask empty) when no non-zero
-        entry leaves its orthant along ``D``.
+        Also returns the mask of the weights that reach zero there. The step is
+        ``inf`` (and the mask None) when no non-zero weight leaves its orthant
+        along ``D``, and always for the group penalty: a row leaves its face
+        where it turns perpendicular to its direction, not at zero, so setting
+        it to zero there would move the scores.
         """
         if self.group:
-            inside = (W * orthant).sum(axis=1, keepdims=True)
-            rate = (D * orthant).sum(axis=1, keepdims=True)
-        else:
-            inside, rate = W * orthant, D * orthant
+            return np.inf, None
+        inside, rate = W * orthant, D * orthant
         leaving = (inside > 0) & (rate < 0)
         if not leaving.any():
-            return np.inf, leaving
+            return np.inf, None
         steps = np.where(leaving, inside, 0) / np.where(leaving, -rate, 1)
         first = steps[leaving].min()
         return float(first), leaving & (steps <= first)

@@ -566,7 +566,7 @@ def _line_search(problem, block, state, V, gb, dW, db, orthant):
         np.multiply(dW, step, out=W_step)  # W + step * dW
         W_step += state.W
         if step == first_zero:  # exactly zero there, not a rounding error
-            W_step[np.broadcast_to(at_zero, W_step.shape)] = 0
+            W_step[at_zero] = 0
         b = state.b + step * db
         W = penalty.project(W_step, orthant) if orthant is not None else W_step
         projected = W is not W_step and not np.array_equal(W, W_step)
