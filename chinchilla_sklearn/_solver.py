@@ -141,7 +141,9 @@ class SolverResult:
     """What :func:`solve_working_set` returns.
 
     ``dual`` is the :class:`~chinchilla_sklearn._objective.DualPoint` of the
-    block's problem at ``state`` (None without a penalty).
+    block's problem at ``state`` (None without a penalty); ``scores`` the
+    violation of each of the block's features, ``violation`` the largest
+    (the intercept's included).
     """
 
     state: State
@@ -149,6 +151,7 @@ class SolverResult:
     n_steps: int
     violation: float
     dual: object = None
+    scores: np.ndarray = None
 
     @property
     def progress(self):
@@ -229,12 +232,12 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
             G[...] = block.rmatmul(state.R)
             G += penalty.l2 * state.W
         gb = intercept_gradient(problem, state.R)
-        V, violation = optimality(problem, state.W, G, gb)[::2]
+        V, scores, violation = optimality(problem, state.W, G, gb)
         if n_steps > 0 or dual is None:  # the gap: needed unless it cannot stop
             dual = (dual_point(problem, state, G - penalty.l2 * state.W, targets)
                     if problem.has_dual and (tol > -np.inf or n_steps == max_steps)
                     else None)
-        result = SolverResult(state, G, n_steps, violation, dual)
+        result = SolverResult(state, G, n_steps, violation, dual, scores)
         if n_steps == 0 and reduction is not None:
             tol = min(tol, reduction * result.progress)
         if result.progress <= tol or n_steps == max_steps:
@@ -295,7 +298,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
             state.move(problem, state.W, state.b, state.Z)  # R again
             dual = (dual_point(problem, state, G - penalty.l2 * state.W, targets)
                     if problem.has_dual else None)
-            return SolverResult(state, G, n_steps, violation, dual)
+            return SolverResult(state, G, n_steps, violation, dual, scores)
         state.move(problem, *trial[:4])
         del trial  # the previous Z: freed
         # 5. the intercept made optimal for the new weights (no pass over X):
