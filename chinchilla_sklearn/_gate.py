@@ -40,7 +40,13 @@ from ._objective import (
     objective_value,
     optimality,
 )
-from ._solver import State, curvature_scale, polish_intercept, solve_working_set
+from ._solver import (
+    POLISH_STEPS,
+    State,
+    curvature_scale,
+    polish_intercept,
+    solve_working_set,
+)
 
 # A dense block of working-set columns is used when at least this share of its
 # entries is non-zero and it fits in DENSE_MAX_BYTES: benchmarks/bench_kernel.py
@@ -395,7 +401,7 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
     del groups
     sub_state = solved.state
     if polish:
-        sub_state = polish_intercept(problem, sub_state)
+        sub_state = polish_intercept(problem, sub_state, POLISH_STEPS)
     W = sub_state.W
     if ws is not None:
         W = state.W.copy()
