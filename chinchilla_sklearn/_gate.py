@@ -452,7 +452,8 @@ def _select(scores, W, screened, threshold):
     n_new = max(above, MIN_NEW, NEW_PER_SUPPORT * int(support.sum()))
     if violators.size > n_new:
         violators = violators[np.argpartition(scores[violators], -n_new)[-n_new:]]
-    return np.union1d(np.flatnonzero(support), violators)
+    support[violators] = True  # (a mask, not np.union1d's sort: 10 us a round)
+    return np.flatnonzero(support)
 
 
 def _choose_kernel(X, ws, column_nnz):
