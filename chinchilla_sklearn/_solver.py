@@ -83,7 +83,7 @@ POLISH_MAX_OUTPUTS = 100
 POLISH_STEPS = 1
 # A Newton system of one output whose Hessian costs at most DIRECT_MAX_FLOPS
 # multiply-adds to form (n_samples x free weights^2, about a millisecond) is
-# solved exactly (LU) instead of by CG: the small problems GridSearchCV
+# solved exactly (Cholesky) instead of by CG: the small problems GridSearchCV
 # loops over, where each CG iteration's dozen array operations cost more than
 # their arithmetic.
 DIRECT_MAX_FLOPS = 2**22
