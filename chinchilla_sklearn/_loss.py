@@ -109,6 +109,20 @@ class SigmoidLoss:
         """Return per-sample weights of the diagonal of ``X.T @ H @ X``."""
         return curvature
 
+    def null_intercept(self, Y, s):
+        """Return the intercept that minimises the loss at zero weights, or None.
+
+        Each output's log-odds ``log(sum_i s_i y_i / sum_i s_i (1 - y_i))``;
+        None when an output has weight on one class only (the minimum is then
+        at infinity).
+        """
+        s = _columns(s)
+        positive = np.einsum("ik,ik->k", s, Y, dtype=np.float64)
+        negative = s.sum(axis=0, dtype=np.float64) - positive
+        if not (np.all(positive > 0) and np.all(negative > 0)):
+            return None
+        return np.log(positive) - np.log(negative)
+
     def intercept_step(self, R, curvature):
         """Return the Newton step on the intercept alone."""
         return -R.sum(axis=0) / np.maximum(curvature.sum(axis=0), 1e-300)
@@ -123,7 +137,7 @@ class SigmoidLoss:
         p_i`` when ``g > 0`` (the probabilities shrink), ``u = 1``, ``a = -g /
         sum_i s_i (1 - p_i)`` when ``g < 0``; so ``q`` stays in [0, 1].
         """
-        s = np.broadcast_to(_columns(s), R.shape)
+        s = _columns(s)  # (einsum and where broadcast a column themselves)
         g = R.sum(axis=0, dtype=np.float64)
         positive = g + np.einsum("ik,ik->k", s, Y, dtype=np.float64)  # sum s p
         mass = np.where(g > 0, positive, s.sum(axis=0, dtype=np.float64) - positive)
@@ -140,7 +154,9 @@ class SigmoidLoss:
         + a * u``. Computed in float64, a chunk of rows at a time.
         """
         a, u = (0.0, 0.0) if mix is None else mix
-        s = np.broadcast_to(_columns(s), R.shape)
+        s = _columns(s)
+        if s.shape != R.shape:  # (np.broadcast_to costs 4 us a call: only if needed)
+            s = np.broadcast_to(s, R.shape)
         value = 0.0
         for rows in _row_chunks(*R.shape):
             s_rows = s[rows].astype(np.float64)
@@ -149,7 +165,8 @@ class SigmoidLoss:
             Q += Y[rows]  # p; then q = y + t ((1 - a) p + a u - y)
             Q *= t * (1 - a)
             Q += t * a * u
-            Q += (1 - t) * Y[rows]
+            if t != 1:
+                Q += (1 - t) * Y[rows]
             entropy = entr(Q)
             np.subtract(1, Q, out=Q)
             entropy += entr(Q)
@@ -341,6 +358,19 @@ class SoftmaxLoss:
         r_label = R[rows, labels]
         h[rows, labels] = (r_label + s) * (-r_label * inv_s)
         return h
+
+    def null_intercept(self, Y, s):
+        """Return the intercept that minimises the loss at zero weights, or None.
+
+        The log of each class's weight, centred; None when a class has no
+        weight (its intercept's minimum is at minus infinity).
+        """
+        counts = np.bincount(_class_labels(Y), weights=s.astype(np.float64),
+                             minlength=Y.shape[1])
+        if not np.all(counts > 0):
+            return None
+        b = np.log(counts)
+        return b - b.mean()
 
     def intercept_step(self, R, curvature):
         """Return the Newton step on the intercept alone (minimum-norm solution).

@@ -24,6 +24,7 @@ scikit-learn's lbfgs uses for its ``tol``.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,7 +62,7 @@ class Problem:
         """Whether the objective has a penalty, hence a dual and a duality gap."""
         return self.penalty.l1 > 0 or self.penalty.l2 > 0
 
-    @property
+    @cached_property  # (a frozen dataclass: cached_property writes __dict__)
     def scale(self):
         """Return the factor that makes violations comparable with ``tol``."""
         return 1.0 / float(self.s.sum())

@@ -170,7 +170,9 @@ class Penalty:
             excess = self.row_norms(np.asarray(U, dtype=np.float64))
         else:
             excess = np.abs(U, dtype=np.float64)
-        excess *= scale
-        excess -= self.l1
-        np.maximum(excess, 0, out=excess)
+        if scale != 1:
+            excess *= scale
+        if self.l1 > 0:  # (else nothing to subtract: |U| >= 0)
+            excess -= self.l1
+            np.maximum(excess, 0, out=excess)
         return float(np.vdot(excess, excess) / (2 * self.l2))

@@ -36,10 +36,14 @@ def encode_classes(y, sample_weight, class_weight, dtype):
             "This solver needs samples of at least 2 classes in the data, but "
             f"the data contains only one class: {classes[0]!r}."
         )
-    weights = compute_class_weight(
-        class_weight, classes=classes, y=y, sample_weight=sample_weight,
-    )
-    s = sample_weight * weights[y_encoded].astype(dtype)
+    if class_weight is None:  # all ones: a copy (the check of compute_class_weight,
+        # that the labels are among the classes, cost 80 us a fit for nothing)
+        s = sample_weight.copy()
+    else:
+        weights = compute_class_weight(
+            class_weight, classes=classes, y=y, sample_weight=sample_weight,
+        )
+        s = sample_weight * weights[y_encoded].astype(dtype)
     if np.count_nonzero(np.bincount(y_encoded, weights=s)) < 2:
         raise ValueError(
             "The weights leave samples of only one class with positive weight; "
