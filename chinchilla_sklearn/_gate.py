@@ -39,6 +39,7 @@ from ._objective import (
     intercept_gradient,
     objective_value,
     optimality,
+    relative_gap,
 )
 from ._solver import (
     POLISH_STEPS,
@@ -481,7 +482,7 @@ def _keep_best(problem, state, check, best):
         return check, best
     if best is not None and best.value > dual.value:
         primal = objective_value(problem, state.loss_value, state.W)
-        gap = max(primal - best.value, 0.0) / abs(primal) if primal != 0 else 0.0
+        gap = relative_gap(primal, best.value)
         return replace(check, dual=replace(best, gap=gap)), best
     return check, dual
 

@@ -188,5 +188,9 @@ def dual_point(problem, state, G_loss, correlations=None):
     value = loss.dual_value(problem.Y, state.R, problem.s, t, mix)
     value -= penalty.conjugate(XR, t)
     primal = objective_value(problem, state.loss_value, state.W)
-    gap = max(primal - value, 0.0) / abs(primal) if primal != 0 else 0.0
-    return DualPoint(value, gap, t, norms)
+    return DualPoint(value, relative_gap(primal, value), t, norms)
+
+
+def relative_gap(primal, value):
+    """Return ``(primal - value) / |primal|``, at least 0 (0 when both are 0)."""
+    return max(primal - value, 0.0) / abs(primal) if primal != 0 else 0.0
