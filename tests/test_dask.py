@@ -41,9 +41,10 @@ def client():
 def _workers(client):
     """The addresses of the cluster's workers, asked of the scheduler now.
 
-    Not ``client.scheduler_info()["workers"]``: since distributed 2025 the client's
-    periodic refresh overwrites that cache with totals only, so it is sometimes
-    empty (a CI run failed on it).
+    Not ``client.scheduler_info()["workers"]``: the client's periodic refresh
+    (``_update_scheduler_info(n_workers=0)`` in distributed 2026.8) rewrites that
+    cache with totals only, and when it lands between the call's own refresh and
+    its return the set is empty (a CI run failed on it).
     """
     return set(client.nthreads())
 
