@@ -8,9 +8,9 @@ the time to a ``--target`` objective gap, as ``bench_real_text.py`` measures it.
 Chinchilla is also timed at ``--tol`` (a certified relative duality gap: its
 objective is within it of the minimum whatever the data, which no rung of a
 ladder says), the "certified" column. liblinear penalises the intercept (a
-different problem): it is timed at its own tol=1e-6. CPU time of the process (``time.process_time``), median of
-``--repeat`` fits (a tenth of that on digits), one BLAS thread. Run from the
-repository root::
+different problem): it is timed at its own tol=1e-6. CPU time of the process
+(``time.process_time``), median of ``--repeat`` fits (a tenth of that on digits),
+one BLAS thread. Run from the repository root::
 
     python benchmarks/bench_small.py
 """
