@@ -288,11 +288,13 @@ def _finishing_pays(X, state, check, tol):
 
     It cannot where the gradient is at its rounding floor. It need not where
     the gap is already at most ``tol ** 2``: the error has been squared, and
-    the weights are within about ``tol`` of the optimum's, as a step would
-    have made them (breast cancer, L2: the last Newton step took the gap from
-    1.5e-4 to 8e-14, and a finishing step after it was a tenth of the fit).
-    Only where ``tol ** 2`` is above the gap's own rounding (``eps``): a
-    gap at rounding says nothing finer than ``sqrt(eps)`` of the weights.
+    the weights are within about ``tol`` of the optimum's (breast cancer,
+    elastic net, tol=1e-4: the last round ends at a gap of 3.6e-9, and the
+    step after it took 0.6 ms of a 5.0 ms fit; the coefficients are 1.8e-5
+    from the optimum's without it). Only where ``tol ** 2`` is above the
+    gap's own rounding (``eps``): a gap at rounding says nothing finer than
+    ``sqrt(eps)`` of the weights (the invariance tests at tol=1e-13 need the
+    step).
     """
     if check.violation <= FINISH_MIN_VIOLATION:
         return False
