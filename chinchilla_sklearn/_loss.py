@@ -109,6 +109,12 @@ class SigmoidLoss:
         """Return per-sample weights of the diagonal of ``X.T @ H @ X``."""
         return curvature
 
+    def target_mass(self, Y, s):
+        """Return ``sum_i s_i y_ik`` and ``sum_i s_i`` per output, in float64."""
+        s = _columns(s)  # (einsum broadcasts a column itself)
+        return (np.einsum("ik,ik->k", s, Y, dtype=np.float64),
+                s.sum(axis=0, dtype=np.float64))
+
     def null_intercept(self, Y, s):
         """Return the intercept that minimises the loss at zero weights, or None.
 
@@ -116,9 +122,8 @@ class SigmoidLoss:
         None when an output has weight on one class only (the minimum is then
         at infinity).
         """
-        s = _columns(s)
-        positive = np.einsum("ik,ik->k", s, Y, dtype=np.float64)
-        negative = s.sum(axis=0, dtype=np.float64) - positive
+        positive, total = self.target_mass(Y, s)
+        negative = total - positive
         if not (np.all(positive > 0) and np.all(negative > 0)):
             return None
         return np.log(positive) - np.log(negative)
@@ -137,10 +142,10 @@ class SigmoidLoss:
         p_i`` when ``g > 0`` (the probabilities shrink), ``u = 1``, ``a = -g /
         sum_i s_i (1 - p_i)`` when ``g < 0``; so ``q`` stays in [0, 1].
         """
-        s = _columns(s)  # (einsum and where broadcast a column themselves)
         g = R.sum(axis=0, dtype=np.float64)
-        positive = g + np.einsum("ik,ik->k", s, Y, dtype=np.float64)  # sum s p
-        mass = np.where(g > 0, positive, s.sum(axis=0, dtype=np.float64) - positive)
+        targets, total = self.target_mass(Y, s)
+        positive = g + targets  # sum_i s_i p_i
+        mass = np.where(g > 0, positive, total - positive)
         a = np.minimum(np.abs(g) / np.maximum(mass, np.finfo(np.float64).tiny), 1.0)
         return a, (g < 0).astype(np.float64)
 
@@ -359,14 +364,19 @@ class SoftmaxLoss:
         h[rows, labels] = (r_label + s) * (-r_label * inv_s)
         return h
 
+    def target_mass(self, Y, s):
+        """Return the weight ``sum_i s_i y_ik`` of each class and ``sum_i s_i``."""
+        s = s.astype(np.float64, copy=False)
+        return (np.bincount(_class_labels(Y), weights=s, minlength=Y.shape[1]),
+                float(s.sum()))
+
     def null_intercept(self, Y, s):
         """Return the intercept that minimises the loss at zero weights, or None.
 
         The log of each class's weight, centred; None when a class has no
         weight (its intercept's minimum is at minus infinity).
         """
-        counts = np.bincount(_class_labels(Y), weights=s.astype(np.float64),
-                             minlength=Y.shape[1])
+        counts, _ = self.target_mass(Y, s)
         if not np.all(counts > 0):
             return None
         b = np.log(counts)
@@ -407,13 +417,12 @@ class SoftmaxLoss:
         ``1 / (1 + rho)``, ``rho = min_{k: g_k > 0} n_k / g_k``.
         """
         g = R.sum(axis=0, dtype=np.float64)
-        counts = np.bincount(_class_labels(Y), weights=s.astype(np.float64),
-                             minlength=g.size)
+        counts, total = self.target_mass(Y, s)
         positive = g > 0
         if not positive.any():
             return 0.0, np.zeros(g.size)
         rho = float((counts[positive] / g[positive]).min())
-        u = np.maximum(counts - rho * g, 0) / float(s.sum(dtype=np.float64))
+        u = np.maximum(counts - rho * g, 0) / total
         return 1 / (1 + rho), u
 
     def dual_value(self, Y, R, s, t, mix=None):
