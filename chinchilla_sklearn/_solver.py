@@ -145,17 +145,18 @@ class State:
         """Return the state at ``(W, b)`` whose linear predictor is ``Z``."""
         return cls(W, b, Z, *problem.loss.derivatives(problem.Y, Z, problem.s))
 
-    def move(self, problem, W, b, Z, derivatives=None):
+    def move(self, problem, W, b, Z, derivatives=None, loss_value=None):
         """Move this state to ``(W, b)`` with predictor ``Z``, in place.
 
         The arrays are replaced, never written into; the old ones are let go
-        before the new loss derivatives are made (unless given), so two
-        iterates are never held at once.
+        before the new loss derivatives are made (unless given, or only their
+        ``loss_value``), so two iterates are never held at once.
         """
         self.W, self.b, self.Z = W, b, Z
         if derivatives is None:
             self.R = self.curvature = None
-            derivatives = problem.loss.derivatives(problem.Y, Z, problem.s)
+            derivatives = problem.loss.derivatives(problem.Y, Z, problem.s,
+                                                   value=loss_value)
         self.loss_value, self.R, self.curvature = derivatives
 
 
@@ -322,7 +323,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
             dual = (dual_point(problem, state, G - penalty.l2 * state.W, targets)
                     if problem.has_dual else None)
             return SolverResult(state, G, n_steps, violation, dual, scores)
-        state.move(problem, *trial[:4])
+        state.move(problem, *trial[:4], loss_value=trial[5])
         del trial  # the previous Z: freed
         # 5. the intercept made optimal for the new weights (no pass over X):
         # the dual point then needs almost no balancing, whose cost in the gap
@@ -621,8 +622,9 @@ def _line_search(problem, block, state, V, gb, dW, db, orthant):
     fixed face, 100 CG iterations each); the breakpoint puts the weight at
     zero in one.
 
-    Returns ``(W, b, Z, derivatives, step)`` of the accepted point
-    (``derivatives`` None unless they were made here), or None on failure.
+    Returns ``(W, b, Z, derivatives, step, loss_value)`` of the accepted
+    point (``derivatives`` None unless they were made here), or None on
+    failure.
     The trial points are computed into two arrays made once.
     """
     penalty, loss = problem.penalty, problem.loss
@@ -656,7 +658,7 @@ def _line_search(problem, block, state, V, gb, dW, db, orthant):
         loss_value = loss.value(problem.Y, Z, problem.s)
         F = objective_value(problem, loss_value, W)
         if F <= F0 + ARMIJO * step * slope:
-            return W, b, Z, None, step
+            return W, b, Z, None, step, loss_value
         if abs(F - F0) <= ROUNDING * np.finfo(Z.dtype).eps * abs(F0):
             # the change is below the objective's rounding error, so the Armijo
             # test cannot see it: accept the step if it reduces the violation
@@ -670,7 +672,7 @@ def _line_search(problem, block, state, V, gb, dW, db, orthant):
             if np.abs(V_new).sum() + np.abs(gb_new).sum() < (
                 np.abs(V).sum() + np.abs(gb).sum()
             ):
-                return W, b, Z, derivatives, step
+                return W, b, Z, derivatives, step, loss_value
         if projected and first_zero is None:
             first_zero, at_zero = penalty.breakpoint(state.W, orthant, dW)
         step *= 0.5
@@ -682,7 +684,7 @@ def _line_search(problem, block, state, V, gb, dW, db, orthant):
 def _proximal_gradient_step(problem, block, state, G, gb):
     """One proximal-gradient step with backtracking; None if nothing decreases.
 
-    Returns ``(W, b, Z, None)``: :func:`_line_search`'s point.
+    Returns ``(W, b, Z, None, None, loss_value)``: :func:`_line_search`'s point.
     """
     penalty, loss = problem.penalty, problem.loss
     # the first step is 1 / the intercept's largest possible curvature (its
@@ -709,7 +711,7 @@ def _proximal_gradient_step(problem, block, state, G, gb):
                  + (np.vdot(dW, dW) + np.vdot(db, db)) / (2 * step))
         smooth = loss_value + 0.5 * penalty.l2 * float(np.vdot(W, W))
         if smooth <= model and objective_value(problem, loss_value, W) < F0:
-            return W, b, Z, None
+            return W, b, Z, None, None, loss_value
         step *= 0.5
     return None
 
