@@ -221,7 +221,7 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
         check = check.without_vectors()  # not kept while solving (n_features each)
         # 4. solve on the working set (on all features: one Newton step, so an
         # outer iteration is a Newton iteration), 5. check on all features
-        state, G_loss, check, n_steps, ws_size = _solve_round(
+        state, G_loss, check, n_steps, ws_size, finished = _solve_round(
             problem, state, G_loss, check, ws, kernel, setup, result,
             tol=inner_tol, reduction=INNER_TOL_RATIO if gated else None,
             max_steps=MAX_NEWTON_STEPS if gated else 1, polish=gated,
@@ -229,7 +229,8 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
         if gated:  # the best dual point so far certifies the gap and screens
             check, best = _keep_best(problem, state, check, best)
         result.converged = check.progress <= tol
-        if result.converged and _finishing_pays(X, state, check, tol):
+        if (result.converged and not finished
+                and _finishing_pays(X, state, check, tol)):
             state, G_loss, check, finish_steps = _finish(
                 problem, state, G_loss, check, gated, kernel, setup, result, tol)
             n_steps += finish_steps
@@ -313,7 +314,7 @@ def _finish(problem, state, G_loss, check, gated, kernel, setup, result, tol):
     """
     kept = replace(state), G_loss.copy(), check
     ws = np.flatnonzero(np.any(state.W != 0, axis=1)) if gated else None
-    state, G_loss, check, n_steps, _ = _solve_round(
+    state, G_loss, check, n_steps, *_ = _solve_round(
         problem, state, G_loss, check, ws, kernel, setup, result, tol=-np.inf,
         max_steps=1, polish=gated, exact=True,
     )
@@ -398,8 +399,10 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
 
     Also returns ``X.T @ R`` and the :class:`_Check` at the new state (from the
     solver when all features took part, else after one full pass), the Newton
-    steps and the working-set size, and adds the column passes made to
-    ``result``.
+    steps, the working-set size and whether the last step was a finishing
+    step (``SolverResult.finished``: on all features, an exactly solved step
+    from a point its Newton dual point certified), and adds the column passes
+    made to ``result``.
     """
     X, penalty = problem.X, problem.penalty
     block = take_columns(X, ws, kernel)
@@ -418,7 +421,7 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
         exact=exact, damping_unit=setup.damping_unit, reduction=reduction,
         damping_scale=(None if setup.damping_scale is None
                        else setup.damping_scale[columns]),
-        groups=groups,
+        groups=groups, newton_dual=ws is None,
     )
     del groups
     sub_state = solved.state
@@ -435,11 +438,12 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
     if ws is None and not polish:  # the solver's check, on all features
         G_loss = solved.G - penalty.l2 * W
         check = _Check(solved.scores, solved.violation, solved.dual)
-        return state, G_loss, check, solved.n_steps, block.n_columns
+        return (state, G_loss, check, solved.n_steps, block.n_columns,
+                solved.finished)
     G_loss = rmatmul(X, state.R)
     _count(result, X.shape[1])
     return (state, G_loss, _check(problem, state, G_loss, setup), solved.n_steps,
-            block.n_columns)
+            block.n_columns, False)
 
 
 def _predict(problem, W, b):

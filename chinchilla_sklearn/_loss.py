@@ -84,14 +84,17 @@ class SigmoidLoss:
         losses *= _columns(s)
         return float(losses.sum())
 
-    def derivatives(self, Y, Z, s):
+    def derivatives(self, Y, Z, s, value=None):
         """Return the loss value, the residual ``R`` and the curvature.
 
         ``R = s * (P - Y)`` and ``curvature = s * P * (1 - P)``, ``P =
-        expit(Z)``, made in place (one temporary).
+        expit(Z)``, made in place (one temporary). ``value``, the loss value
+        at ``Z`` if known (a line search's accepted point), is not computed
+        again.
         """
         s = _columns(s)
-        value = self.value(Y, Z, s)
+        if value is None:
+            value = self.value(Y, Z, s)
         R = expit(Z)  # P
         curvature = np.multiply(s, R)
         temporary = np.subtract(1, R)
@@ -132,7 +135,7 @@ class SigmoidLoss:
         """Return the Newton step on the intercept alone."""
         return -R.sum(axis=0) / np.maximum(curvature.sum(axis=0), 1e-300)
 
-    def intercept_mix(self, Y, R, s):
+    def intercept_mix(self, R, mass):
         """Return ``(a, u)``: the dual point ``q = (1 - a) * p + a * u`` balanced.
 
         With an intercept the dual point ``theta = s * (q - y)`` must sum to
@@ -141,9 +144,10 @@ class SigmoidLoss:
         and a ``u`` in [0, 1] that balance it: ``u = 0``, ``a = g / sum_i s_i
         p_i`` when ``g > 0`` (the probabilities shrink), ``u = 1``, ``a = -g /
         sum_i s_i (1 - p_i)`` when ``g < 0``; so ``q`` stays in [0, 1].
+        ``mass`` is :meth:`target_mass` of the targets and weights.
         """
         g = R.sum(axis=0, dtype=np.float64)
-        targets, total = self.target_mass(Y, s)
+        targets, total = mass
         positive = g + targets  # sum_i s_i p_i
         mass = np.where(g > 0, positive, total - positive)
         a = np.minimum(np.abs(g) / np.maximum(mass, np.finfo(np.float64).tiny), 1.0)
@@ -162,14 +166,15 @@ class SigmoidLoss:
         s = _columns(s)
         if s.shape != R.shape:  # (np.broadcast_to costs 4 us a call: only if needed)
             s = np.broadcast_to(s, R.shape)
+        scale, shift = t * (1 - a), t * a * u  # q = scale * p + shift + (1 - t) y
         value = 0.0
         for rows in _row_chunks(*R.shape):
-            s_rows = s[rows].astype(np.float64)
+            s_rows = s[rows]
             Q = np.divide(R[rows], s_rows, out=np.zeros(s_rows.shape),
-                          where=s_rows > 0)
-            Q += Y[rows]  # p; then q = y + t ((1 - a) p + a u - y)
-            Q *= t * (1 - a)
-            Q += t * a * u
+                          where=s_rows > 0)  # in float64
+            Q += Y[rows]  # p
+            Q *= scale
+            Q += shift
             if t != 1:
                 Q += (1 - t) * Y[rows]
             entropy = entr(Q)
@@ -307,12 +312,14 @@ class SoftmaxLoss:
                                             row_max)[0]
         return float(s @ loss)
 
-    def derivatives(self, Y, Z, s):
+    def derivatives(self, Y, Z, s, value=None):
         """Return the loss value, the residual ``R`` and the curvature.
 
         ``R = s * (P - Y)`` is built in one array, in place: ``exp(Z - max)``,
         normalised to ``P``, scaled by ``s``, then ``s * (p - 1)`` at the labels.
         The curvature holds ``R`` itself (no copy), ``s`` and the labels.
+        ``value`` is accepted for :class:`SigmoidLoss`'s signature: the value
+        comes out of the same pass here, so it is recomputed.
         """
         labels = _class_labels(Y)
         rows = np.arange(labels.size)
@@ -406,7 +413,7 @@ class SoftmaxLoss:
             step = _intercept_step_cg(R, curvature, g)
         return -step.astype(R.dtype)
 
-    def intercept_mix(self, Y, R, s):
+    def intercept_mix(self, R, mass):
         """Return ``(a, u)``: the dual point ``q = (1 - a) * p + a * u`` balanced.
 
         With an intercept the dual point ``theta = s * (q - y)`` must sum to
@@ -414,10 +421,11 @@ class SoftmaxLoss:
         gradient ``g`` (whose entries sum to zero). With ``n = sum_i s_i y_i``
         and ``S = sum_i s_i``, ``u = (n - (1 - a) / a * g) / S`` balances it
         for any ``a``; the smallest ``a`` that keeps ``u`` a distribution is
-        ``1 / (1 + rho)``, ``rho = min_{k: g_k > 0} n_k / g_k``.
+        ``1 / (1 + rho)``, ``rho = min_{k: g_k > 0} n_k / g_k``. ``mass`` is
+        :meth:`target_mass` of the targets and weights.
         """
         g = R.sum(axis=0, dtype=np.float64)
-        counts, total = self.target_mass(Y, s)
+        counts, total = mass
         positive = g > 0
         if not positive.any():
             return 0.0, np.zeros(g.size)

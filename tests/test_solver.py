@@ -154,7 +154,7 @@ def test_proximal_fallback_decreases_where_the_curvature_underflows():
     gb = state.R.sum(axis=0)
     trial = solver_module._proximal_gradient_step(problem, Block(X), state, G, gb)
     assert trial is not None
-    W_new, b_new, Z_new, _ = trial
+    W_new, b_new, Z_new = trial[:3]
     before = objective_value(problem, state.loss_value, W)
     after = objective_value(problem, problem.loss.value(Y, Z_new, problem.s), W_new)
     assert after < before
@@ -221,10 +221,11 @@ def test_line_search_stops_at_the_breakpoint_where_projected_steps_fail(k):
     trial = solver_module._line_search(problem, Block(X), state, V, np.zeros(1), dW,
                                        np.zeros(1), problem.penalty.orthant(W, V))
     assert trial is not None
-    W_new, _, Z_new, _, step = trial
+    W_new, _, Z_new, _, step, loss_value = trial
     assert step == pytest.approx(1 / k, rel=1e-12)
     assert W_new[0, 0] == 0.0
     before = objective_value(problem, state.loss_value, W)
-    after = objective_value(problem, problem.loss.value(problem.Y, Z_new, problem.s),
-                            W_new)
+    # the loss value it returns is that of its point (the state's, once moved)
+    assert loss_value == problem.loss.value(problem.Y, Z_new, problem.s)
+    after = objective_value(problem, loss_value, W_new)
     assert after < before
