@@ -175,7 +175,8 @@ class SolverResult:
     violation of each of the block's features, ``violation`` the largest
     (the intercept's included). ``finished``: the last step was an exact
     Newton step from a point already certified (:func:`_newton_dual`), which
-    is what a finishing step is.
+    is what a finishing step is (not when the line search failed and a
+    proximal-gradient step was taken instead).
     """
 
     state: State
@@ -262,6 +263,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         damping_scale = curvature_scale(problem, block)
     marquardt = 1.0
     certified = None  # the Newton dual point that certified the last iterate
+    finished = False  # and the Newton step from it was taken
     while True:
         # 1. optimality on the block
         if G is None:
@@ -280,9 +282,8 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
             if dual is None or certified.value > dual.value:
                 primal = objective_value(problem, state.loss_value, state.W)
                 dual = replace(certified, gap=relative_gap(primal, certified.value))
-            result = SolverResult(state, G, n_steps, violation, dual, scores,
-                                  finished=True)
-            return result
+            return SolverResult(state, G, n_steps, violation, dual, scores,
+                                finished=finished)
         result = SolverResult(state, G, n_steps, violation, dual, scores)
         if n_steps == 0 and reduction is not None:
             tol = min(tol, reduction * result.progress)
@@ -345,6 +346,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
             marquardt /= LM_SHRINK
         elif step < 0.5:
             marquardt = min(marquardt * LM_GROW, LM_MAX)
+        finished = certified is not None and trial is not None
         if trial is None:
             trial = _proximal_gradient_step(problem, block, state, G, gb)
         if trial is None:  # no decrease is possible in floating point
