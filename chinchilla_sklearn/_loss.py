@@ -149,8 +149,9 @@ class SigmoidLoss:
         g = R.sum(axis=0, dtype=np.float64)
         targets, total = mass
         positive = g + targets  # sum_i s_i p_i
-        mass = np.where(g > 0, positive, total - positive)
-        a = np.minimum(np.abs(g) / np.maximum(mass, np.finfo(np.float64).tiny), 1.0)
+        shrinking = np.where(g > 0, positive, total - positive)
+        a = np.minimum(np.abs(g) / np.maximum(shrinking, np.finfo(np.float64).tiny),
+                       1.0)
         return a, (g < 0).astype(np.float64)
 
     def dual_value(self, Y, R, s, t, mix=None):
