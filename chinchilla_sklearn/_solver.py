@@ -290,10 +290,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         if result.progress <= tol or n_steps == max_steps:
             return result
         del result, dual
-        # R is not needed until the next iterate: a vector freed, unless the
-        # Newton dual point may need it (a block small enough to solve exactly)
-        R = state.R if newton_dual and _direct_size(block, state.W) else None
-        state.R = None
+        state.R = None  # not needed until the next iterate: a vector freed
         # 2. the face and 3. the Newton direction on it
         orthant = penalty.orthant(state.W, V) if penalty.l1 > 0 else None
         free = penalty.free(orthant) if penalty.l1 > 0 else True
@@ -334,10 +331,9 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
             groups = groups()  # for the next steps: this CG was slow
         direct = system.direct
         del system
-        if R is not None and direct and problem.has_dual:
-            certified = _newton_dual(problem, block, state, R, V, gb, dW, db, tol,
+        if newton_dual and direct and problem.has_dual:
+            certified = _newton_dual(problem, block, state, V, gb, dW, db, tol,
                                      targets)
-        del R
         # 4. line search, or a proximal-gradient step when it fails
         trial = _line_search(problem, block, state, V, gb, dW, db, orthant)
         del dW, V
@@ -380,13 +376,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         n_steps += 1
 
 
-def _direct_size(block, W, n_free=None):
-    """Whether a system on ``n_free`` weights (default: all) is solved exactly."""
-    n_free = W.shape[0] if n_free is None else n_free
-    return W.shape[1] == 1 and block.X.shape[0] * n_free**2 <= DIRECT_MAX_FLOPS
-
-
-def _newton_dual(problem, block, state, R, V, gb, dW, db, tol, targets):
+def _newton_dual(problem, block, state, V, gb, dW, db, tol, targets):
     """Return the dual point of the Newton step if it certifies ``state``, or None.
 
     The residual ``R`` at ``state`` makes a dual point whose gap is first
@@ -396,8 +386,9 @@ def _newton_dual(problem, block, state, R, V, gb, dW, db, tol, targets):
     predicts, ``R + curvature * (X @ dW + db)``, is second order, and so is
     the gap of its dual point. It is built only once the Newton decrement
     (half the step's slope, the objective's predicted decrease) is within
-    ``tol``: an extra product each way over the block, for an exactly solved
-    system (one output, a small block). The predicted probabilities are
+    ``tol``: an extra product each way over the block, and ``R`` made again
+    from ``Z`` (the solver freed it), for an exactly solved system (one
+    output, a small block). The predicted probabilities are
     clipped to [0, 1] (the linearisation overshoots on saturated samples); the
     dual point is then balanced, scaled and valued as any other
     (:func:`~chinchilla_sklearn._objective.dual_point`): gap 8.049e-7 there.
@@ -408,6 +399,8 @@ def _newton_dual(problem, block, state, R, V, gb, dW, db, tol, targets):
         return None
     Zd = block.matmul(dW)
     Zd += db
+    _, R, _ = problem.loss.derivatives(problem.Y, state.Z, problem.s,
+                                       value=state.loss_value)
     theta = R + problem.loss.hessian_product(state.curvature, Zd)
     # into the conjugate's domain (probabilities in [0, 1]): a saturated sample
     # whose predicted probability overshoots is put at its limit
@@ -540,9 +533,9 @@ class _NewtonSystem:
 
     def _direct(self, free):
         """Whether to solve the system exactly: one output, a Hessian cheap to form."""
-        W = self.state.W
+        W, X = self.state.W, self.block.X
         n_free = W.shape[0] if free is True else int(np.count_nonzero(free))
-        return _direct_size(self.block, W, n_free)
+        return W.shape[1] == 1 and X.shape[0] * n_free**2 <= DIRECT_MAX_FLOPS
 
     def _solve_directly(self, V, gb, free):
         """Solve the Newton system on the free weights and the intercept exactly.
