@@ -195,9 +195,15 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
     result = GateResult(W, b.copy(), converged=False, violation=np.inf)
     # 0. the start, with its intercept fitted: a valid centre for safe screening
     state = _start(problem, result.W, result.b)
-    G_loss = rmatmul(X, state.R)
-    _count(result, n_features, 2 if np.any(result.W) else 1)  # and X @ W if warm
     setup = _set_up(problem, gated, result)
+    if setup.targets is not None and not np.any(result.W):
+        # zero weights: the same probabilities in every row, so X.T @ R comes
+        # from the target correlations, without a pass
+        G_loss = setup.targets.of_constant(state.R).astype(
+            np.result_type(X.dtype, state.R.dtype), copy=False)
+    else:
+        G_loss = rmatmul(X, state.R)
+        _count(result, n_features, 2 if np.any(result.W) else 1)  # X @ W if warm
     check = _check(problem, state, G_loss, setup)
     setup = replace(setup, damping_unit=_damping_unit(problem, result, check))
     screened = np.zeros(n_features, dtype=bool)

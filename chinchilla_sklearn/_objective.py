@@ -29,6 +29,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels import rmatmul
 from ._loss import ClassLabels, _columns
 from ._penalty import Penalty
 
@@ -140,15 +141,29 @@ class TargetCorrelations:
         Multiclass targets stay labels: ``s * Y`` is then a sparse matrix.
         """
         X, s, Y = problem.X, problem.s, problem.Y
-        weights = X.T @ _columns(s)
+        s = _columns(s).astype(np.float64, copy=False)
         if isinstance(Y, ClassLabels):
-            targets = X.T @ Y.tosparse(s)
+            weights = rmatmul(X, s)
+            targets = X.T @ Y.tosparse(s[:, 0])
             targets = targets.toarray() if sp.issparse(targets) else targets
-        else:
-            targets = X.T @ (_columns(s) * Y)
+        else:  # one product with the columns of both
+            both = rmatmul(X, np.hstack([s, s * Y]))
+            weights, targets = both[:, :s.shape[1]], both[:, s.shape[1]:]
         return cls(np.asarray(weights, dtype=np.float64),
                    np.asarray(targets, dtype=np.float64),
-                   problem.loss.target_mass(Y, s))
+                   problem.loss.target_mass(Y, problem.s))
+
+    def of_constant(self, R):
+        """Return ``X.T @ R`` for ``R = s * (P - Y)`` with ``P`` the same in every row.
+
+        That is the residual of zero weights (any intercept): the correlations
+        are then ``weights * P - targets``, no pass over ``X``. ``P`` comes
+        from ``R``'s column sums, ``sum_i R_i = P * sum_i s_i - sum_i s_i
+        Y_i`` (the masses).
+        """
+        positive, total = self.mass
+        P = (R.sum(axis=0, dtype=np.float64) + positive) / total
+        return self.weights * P - self.targets
 
     def __getitem__(self, columns):
         return TargetCorrelations(self.weights[columns], self.targets[columns],

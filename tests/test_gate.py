@@ -7,9 +7,10 @@ from conftest import make_data, objective
 
 from chinchilla_sklearn import ChinchillaClassifier
 from chinchilla_sklearn._gate import run_gate
-from chinchilla_sklearn._loss import SigmoidLoss
-from chinchilla_sklearn._objective import Problem
+from chinchilla_sklearn._loss import ClassLabels, SigmoidLoss, SoftmaxLoss
+from chinchilla_sklearn._objective import Problem, TargetCorrelations
 from chinchilla_sklearn._penalty import Penalty
+from chinchilla_sklearn._solver import State
 
 TOL = 1e-6
 TIGHT_TOL = 1e-12
@@ -165,3 +166,28 @@ def test_working_set_already_below_its_target_still_makes_progress():
     assert on.dual_gap_ <= 1e-9 and on.n_iter_ < 50
     off = _fit(X, y, gate=False, **params)
     assert on.loss_curve_[-1] == pytest.approx(off.loss_curve_[-1], rel=1e-9)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
+@pytest.mark.parametrize("outputs", ["binary", "multilabel", "multinomial"])
+def test_start_correlations_come_from_the_target_correlations(fmt, outputs):
+    """At zero weights ``X.T @ R`` is ``weights * P - targets`` (no pass over
+    ``X``): equal to the product itself, for any intercept and sample weights
+    (zeros among them), one output or several."""
+    rng = np.random.default_rng(0)
+    X = sp.random(60, 25, density=0.3, random_state=1, format="csr")
+    X = {"dense": X.toarray(), "csr": X, "csc": X.tocsc()}[fmt]
+    s = rng.uniform(0, 3, 60)
+    s[:5] = 0
+    if outputs == "multinomial":
+        Y, loss, k = ClassLabels(rng.integers(0, 4, 60), 4), SoftmaxLoss(), 4
+    else:
+        k = 1 if outputs == "binary" else 3
+        Y, loss = rng.integers(0, 2, (60, k)).astype(float), SigmoidLoss()
+    problem = Problem(X, Y, s, loss, Penalty(1.0, 0.5), True)
+    targets = TargetCorrelations.of(problem)
+    for b in (np.zeros(k), rng.normal(size=k)):
+        state = State.at(problem, np.zeros((25, k)), b, np.broadcast_to(b, (60, k)))
+        expected = np.asarray(X.T @ state.R)
+        np.testing.assert_allclose(targets.of_constant(state.R), expected,
+                                   rtol=1e-12, atol=1e-12)
