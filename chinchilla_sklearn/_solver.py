@@ -110,6 +110,10 @@ GROUPS_AFTER_CG = 50
 # 20,000 x 50,000 C=10 368 -> 309; at the benchmarks' C (2.24, 4.03) 52 -> 53 and
 # 210 -> 213; but 100,000 x 500,000 C=1 51 -> 60 and real binary C=3 121 -> 139.
 # The costly fits of a path or a search are the weakly regularised ones.
+# Kept at 0.3 with the trust region (TRUST_GROWTH): 1.0 cut the hard fits'
+# passes further (count_passes.py --tol 1e-4 --C 5,...,15, real binary mean 392 ->
+# 343) but a gate-off fit of 5 classes, L1, C=857 (tools/soak.py agreement
+# seed 9) then took over 500 Newton steps where 0.3 takes 221.
 DAMPING = 0.3
 # The damping is also scaled by a Levenberg-Marquardt factor that a full
 # Newton step divides by LM_SHRINK and a line search that halves the step
@@ -133,6 +137,24 @@ DAMPING = 0.3
 LM_SHRINK = 2.0
 LM_GROW = 4.0
 LM_MAX = 100.0
+# CG stops where its iterate leaves a ball around the current point (in the
+# Jacobi metric: sum_j H_jj dW_j^2), scaled back onto the ball, as Steihaug's
+# truncated CG does in trust-region Newton methods (TRON). The radius is
+# infinite for the first step on a working set; after each accepted step it is
+# that step's length, TRUST_GROWTH times it when the step was full. Without it
+# a direction could grow without bound from one Newton step to the next, and
+# on nearly separable data (pure L1 at large C) it did: a full step, then one
+# the line search cut to 1/16 after CG had paid for all of it.
+# benchmarks/count_passes.py --tol 1e-4 --C 5,6,7,8,9,10,11,12,13,15, pure L1,
+# mean passes on the real binary workload: 478 without, 392 with (9 of 10 fits
+# fewer); generated 20,000 x 50,000, C = 4 to 28 (7 fits): 396 / 392;
+# elastic net, L2, 20 classes and 100,000 x 500,000: unchanged or
+# fewer. A growth of 1 or 4 gave the same; no cap after full steps, none.
+# A fit on all features (gate off, or no L1 part) takes one Newton step per
+# call, so its radius stays infinite: carrying it from call to call made a
+# gate-off 5-class L1 fit (tools/soak.py agreement seed 9) take 305 Newton
+# steps instead of 221, and the gated fits' mean above no better.
+TRUST_GROWTH = 2.0
 
 
 @dataclass
@@ -262,6 +284,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
     if penalty.l2 == 0 and damping_scale is None:
         damping_scale = curvature_scale(problem, block)
     marquardt = 1.0
+    radius = np.inf
     certified = None  # the Newton dual point that certified the last iterate
     finished = False  # and the Newton step from it was taken
     while True:
@@ -307,7 +330,7 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         start = None
         for n_solves in range(1, MAX_FACE_SOLVES + 1):
             dW, db = system.solve(V if free is True else V * free, gb, free, forcing,
-                                  start)
+                                  start, radius)
             if orthant is None:
                 break
             leaving = penalty.leaving(state.W, orthant, dW)
@@ -330,12 +353,16 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         if callable(groups) and system.n_cg > GROUPS_AFTER_CG:
             groups = groups()  # for the next steps: this CG was slow
         direct = system.direct
+        metric = None if direct else system.inv_diagonal  # (the trust radius's)
         del system
         if newton_dual and direct and problem.has_dual:
             certified = _newton_dual(problem, block, state, V, gb, dW, db, tol,
                                      targets)
         # 4. line search, or a proximal-gradient step when it fails
         trial = _line_search(problem, block, state, V, gb, dW, db, orthant)
+        if metric is not None and trial is not None:  # the accepted step's length
+            radius = (TRUST_GROWTH if trial[4] == 1.0 else 1.0) * trial[4] * (
+                _metric_norm((dW, db), metric))
         del dW, V
         step = trial[4] if trial is not None else 0.0
         if step == 1.0:
@@ -495,11 +522,12 @@ class _NewtonSystem:
             np.divide(1.0, diagonal, out=diagonal)
         return ridge, (inv_W, inv_b)
 
-    def solve(self, V, gb, free, forcing, start=None):
+    def solve(self, V, gb, free, forcing, start=None, radius=np.inf):
         """Return the direction ``(dW, db)`` on the free weights and the intercept.
 
         CG from ``start`` (default zero) to a relative residual of ``forcing``
-        (truncated Newton [3]); ``V`` is zero outside ``free``. A system of one
+        (truncated Newton [3]), or to the boundary of the trust region of
+        ``radius`` (TRUST_GROWTH); ``V`` is zero outside ``free``. A system of one
         output whose Hessian is cheap to form (DIRECT_MAX_FLOPS) is solved
         exactly instead (:meth:`_solve_directly`).
         """
@@ -529,7 +557,7 @@ class _NewtonSystem:
                       loss.hessian_diagonal(state.curvature), self.inv_diagonal[0],
                       free))
         return _conjugate_gradient(hessian_product, (-V, -gb), self.inv_diagonal,
-                                   forcing, start, blocks)
+                                   forcing, start, blocks, radius)
 
     def _direct(self, free):
         """Whether to solve the system exactly: one output, a Hessian cheap to form."""
@@ -608,7 +636,7 @@ class _NewtonSystem:
 
 
 def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None,
-                        blocks=None):
+                        blocks=None, radius=np.inf):
     """Preconditioned CG on pairs of arrays (weights, intercept), in place.
 
     Four pairs of arrays of the weights' shape and dtype: the solution ``x``,
@@ -618,7 +646,9 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None,
     pair, is the first ``x`` (updated in place; zero when None); the stopping
     residual is relative to ``rhs`` either way. ``blocks`` (a
     :class:`~chinchilla_sklearn._groups.BlockJacobi`) replaces the diagonal on
-    the weights of its groups.
+    the weights of its groups. An iterate longer than ``radius`` (in the
+    metric of the diagonal, :func:`_metric_norm`) is scaled back to it and
+    returned (Steihaug).
     """
 
     def dot(x, y):
@@ -659,6 +689,12 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None,
             ri -= qi
             np.multiply(pi, alpha, out=qi)  # x += alpha * p
             xi += qi
+        if radius < np.inf:  # onto the trust region's boundary, and stop
+            norm = _metric_norm(x, inv_diag)
+            if norm >= radius:
+                for xi in x:
+                    xi *= radius / norm
+                break
         precondition(q)
         rz, rz_old = dot(r, q), rz
         for pi, qi in zip(p, q):  # p = z + beta * p
@@ -668,6 +704,11 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None,
         # no curvature information: fall back to the scaled gradient
         return precondition(q)
     return x
+
+
+def _metric_norm(x, inv_diag):
+    """Return the length of the pair ``x``: ``sqrt(sum x^2 / inv_diag)`` (Jacobi)."""
+    return float(np.sqrt(sum(np.sum(xi * xi / di) for xi, di in zip(x, inv_diag))))
 
 
 def _line_search(problem, block, state, V, gb, dW, db, orthant):

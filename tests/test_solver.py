@@ -229,3 +229,35 @@ def test_line_search_stops_at_the_breakpoint_where_projected_steps_fail(k):
     assert loss_value == problem.loss.value(problem.Y, Z_new, problem.s)
     after = objective_value(problem, loss_value, W_new)
     assert after < before
+
+
+def test_conjugate_gradients_stop_on_the_trust_region_boundary():
+    """Within a large radius CG solves the system; with a small one it returns a
+    point on the boundary (in the diagonal's metric), still a descent direction
+    along which the quadratic model decreases."""
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(40, 12))
+    H = A.T @ A + 0.1 * np.eye(12)
+    g = rng.normal(size=(12, 1))
+    inv_diag = (1 / np.diag(H)[:, None], np.ones(1))
+
+    def product(dW, db, out):
+        out[0][...] = H @ dW
+        out[1][...] = 0
+
+    def solve(radius):
+        rhs = (-g.copy(), np.zeros(1))
+        return solver_module._conjugate_gradient(product, rhs, inv_diag, 1e-12,
+                                                 radius=radius)
+
+    exact = np.linalg.solve(H, -g)
+    free = solve(np.inf)
+    np.testing.assert_allclose(free[0], exact, rtol=1e-8)
+    length = solver_module._metric_norm((exact, np.zeros(1)), inv_diag)
+    assert solver_module._metric_norm(solve(2 * length), inv_diag) == pytest.approx(
+        length, rel=1e-8)  # the solution lies inside: not cut
+    short = solve(0.1 * length)
+    assert solver_module._metric_norm(short, inv_diag) == pytest.approx(
+        0.1 * length, rel=1e-12)
+    model = float(g[:, 0] @ short[0][:, 0] + 0.5 * short[0][:, 0] @ H @ short[0][:, 0])
+    assert model < 0
