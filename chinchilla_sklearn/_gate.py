@@ -118,6 +118,7 @@ class GateResult:
     screened: np.ndarray = None
     column_passes: int = 0
     n_products: int = 0
+    radius: float = np.inf  # the solver's trust region, from round to round
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,8 @@ def run_gate(problem, W, b, *, gate, gate_threshold, tol, max_iter, on_record=No
             settled = (whole and previous is not None
                        and np.isin(ws, previous, assume_unique=True).all())
             inner_tol = INNER_TOL_RATIO * (tol if settled else check.progress)
+            if settled:  # its solve to tol takes its full Newton steps
+                result.radius = np.inf
         check = check.without_vectors()  # not kept while solving (n_features each)
         # 4. solve on the working set (on all features: one Newton step, so an
         # outer iteration is a Newton iteration), 5. check on all features
@@ -428,6 +431,7 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
         damping_scale=(None if setup.damping_scale is None
                        else setup.damping_scale[columns]),
         groups=groups, newton_dual=ws is None,
+        radius=result.radius if ws is not None and not exact else np.inf,
     )
     del groups
     sub_state = solved.state
@@ -441,6 +445,8 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
                   sub_state.curvature)
     result.column_passes += block.column_passes
     result.n_products += block.n_products
+    if ws is not None and not exact:  # (a finishing step is not held to it)
+        result.radius = solved.radius
     if ws is None and not polish:  # the solver's check, on all features
         G_loss = solved.G - penalty.l2 * W
         check = _Check(solved.scores, solved.violation, solved.dual)

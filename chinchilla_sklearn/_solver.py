@@ -140,8 +140,10 @@ LM_MAX = 100.0
 # CG stops where its iterate leaves a ball around the current point (in the
 # Jacobi metric: sum_j H_jj dW_j^2), scaled back onto the ball, as Steihaug's
 # truncated CG does in trust-region Newton methods (TRON). The radius is
-# infinite for the first step on a working set; after each accepted step it is
-# that step's length, TRUST_GROWTH times it when the step was full. Without it
+# infinite for a fit's first step; after each accepted step it is that step's
+# length, TRUST_GROWTH times it when the step was full, and the gate passes it
+# on from one round's working set to the next (not to a settled working set's
+# solve, nor to a finishing step: those take full Newton steps). Without it
 # a direction could grow without bound from one Newton step to the next, and
 # on nearly separable data (pure L1 at large C) it did: a full step, then one
 # the line search cut to 1/16 after CG had paid for all of it.
@@ -150,10 +152,16 @@ LM_MAX = 100.0
 # fewer); generated 20,000 x 50,000, C = 4 to 28 (7 fits): 396 / 392;
 # elastic net, L2, 20 classes and 100,000 x 500,000: unchanged or
 # fewer. A growth of 1 or 4 gave the same; no cap after full steps, none.
-# A fit on all features (gate off, or no L1 part) takes one Newton step per
-# call, so its radius stays infinite: carrying it from call to call made a
-# gate-off 5-class L1 fit (tools/soak.py agreement seed 9) take 305 Newton
-# steps instead of 221, and the gated fits' mean above no better.
+# Those figures restart each round at an infinite radius; passed on from round
+# to round, the means fall further: real binary 392 -> 360 (6 of 10 fits
+# fewer), generated 392 -> 363 (6 of 7), 100,000 x 500,000 at C = 1, 3, 10
+# 365 -> 277 (3 of 3), real 20 classes at C = 3, 10, 30 1,803 -> 1,410 (1 of
+# 3: 174 -> 237, 1,598 -> 1,735, 3,637 -> 2,258). Passed on to settled working
+# sets too, a 3-class shared-support L1 fit at C=433 stalled at a gap of
+# 1e-11 (tests/test_path.py). A fit on all features (gate off, or no L1 part)
+# takes one Newton step per call and keeps an infinite radius: passed on from
+# call to call, it made a gate-off 5-class L1 fit (tools/soak.py agreement
+# seed 9) take 305 Newton steps instead of 221.
 TRUST_GROWTH = 2.0
 
 
@@ -198,7 +206,8 @@ class SolverResult:
     (the intercept's included). ``finished``: the last step was an exact
     Newton step from a point already certified (:func:`_newton_dual`), which
     is what a finishing step is (not when the line search failed and a
-    proximal-gradient step was taken instead).
+    proximal-gradient step was taken instead). ``radius``: the trust region's
+    radius for a next solve (TRUST_GROWTH).
     """
 
     state: State
@@ -208,6 +217,7 @@ class SolverResult:
     dual: object = None
     scores: np.ndarray = None
     finished: bool = False
+    radius: float = np.inf
 
     @property
     def progress(self):
@@ -218,7 +228,7 @@ class SolverResult:
 def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
                       targets=None, exact=False, damping_unit=1.0,
                       damping_scale=None, reduction=None, groups=None,
-                      newton_dual=False):
+                      newton_dual=False, radius=np.inf):
     """Minimise the objective over the block's weights and the intercept.
 
     Parameters
@@ -274,6 +284,9 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
         Once an exactly solved Newton step predicts a gap within ``tol``
         (:func:`_newton_dual`), certify the point with the dual point of the
         step; the step is then taken as the finishing step.
+    radius : float, default=np.inf
+        The trust region of the first Newton step's conjugate gradients (a
+        previous solve's ``SolverResult.radius``; TRUST_GROWTH).
 
     Returns
     -------
@@ -284,7 +297,6 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
     if penalty.l2 == 0 and damping_scale is None:
         damping_scale = curvature_scale(problem, block)
     marquardt = 1.0
-    radius = np.inf
     certified = None  # the Newton dual point that certified the last iterate
     finished = False  # and the Newton step from it was taken
     while True:
@@ -306,8 +318,9 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
                 primal = objective_value(problem, state.loss_value, state.W)
                 dual = replace(certified, gap=relative_gap(primal, certified.value))
             return SolverResult(state, G, n_steps, violation, dual, scores,
-                                finished=finished)
-        result = SolverResult(state, G, n_steps, violation, dual, scores)
+                                finished=finished, radius=radius)
+        result = SolverResult(state, G, n_steps, violation, dual, scores,
+                              radius=radius)
         if n_steps == 0 and reduction is not None:
             tol = min(tol, reduction * result.progress)
         if result.progress <= tol or n_steps == max_steps:
@@ -377,7 +390,8 @@ def solve_working_set(problem, block, state, tol, max_steps, G=None, dual=None,
             dual = certified
             if dual is None and problem.has_dual:
                 dual = dual_point(problem, state, G - penalty.l2 * state.W, targets)
-            return SolverResult(state, G, n_steps, violation, dual, scores)
+            return SolverResult(state, G, n_steps, violation, dual, scores,
+                                radius=radius)
         state.move(problem, *trial[:4], loss_value=trial[5])
         del trial  # the previous Z: freed
         # 5. the intercept made optimal for the new weights (no pass over X):

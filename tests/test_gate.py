@@ -191,3 +191,26 @@ def test_start_correlations_come_from_the_target_correlations(fmt, outputs):
         expected = np.asarray(X.T @ state.R)
         np.testing.assert_allclose(targets.of_constant(state.R), expected,
                                    rtol=1e-12, atol=1e-12)
+
+
+def test_trust_radius_goes_on_from_round_to_round(monkeypatch):
+    """The gate passes the solver's trust radius on to the next round's solve; a
+    fit's first round, and a settled working set's solve, start without one."""
+    import chinchilla_sklearn._gate as gate_module
+
+    calls = []
+    solve = gate_module.solve_working_set
+
+    def record(*args, **kwargs):
+        out = solve(*args, **kwargs)
+        calls.append((kwargs["radius"], out.radius))
+        return out
+
+    monkeypatch.setattr(gate_module, "solve_working_set", record)
+    X, y = _text_like(400, 2000, 15, seed=3)
+    _fit(X, y, C=30.0, l1_ratio=1.0, tol=1e-8)
+    assert len(calls) > 2
+    assert calls[0][0] == np.inf
+    assert any(np.isfinite(given) for given, _ in calls[1:])
+    for (_, returned), (given, _) in zip(calls, calls[1:]):
+        assert given in (returned, np.inf)
