@@ -421,6 +421,9 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
     G = G_loss if ws is None else G_loss[ws]
     G += penalty.l2 * sub_state.W
     columns = slice(None) if ws is None else ws
+    # working sets pass the trust radius on (_solver.TRUST_GROWTH); a fit on
+    # all features and a finishing step keep none
+    carried = ws is not None and not exact
     groups = (setup.grouper.for_block(ws)
               if setup.grouper is not None and ws is not None else None)
     solved = solve_working_set(
@@ -431,7 +434,7 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
         damping_scale=(None if setup.damping_scale is None
                        else setup.damping_scale[columns]),
         groups=groups, newton_dual=ws is None,
-        radius=result.radius if ws is not None and not exact else np.inf,
+        radius=result.radius if carried else np.inf,
     )
     del groups
     sub_state = solved.state
@@ -445,7 +448,7 @@ def _solve_round(problem, state, G_loss, check, ws, kernel, setup, result, *, to
                   sub_state.curvature)
     result.column_passes += block.column_passes
     result.n_products += block.n_products
-    if ws is not None and not exact:  # (a finishing step is not held to it)
+    if carried:
         result.radius = solved.radius
     if ws is None and not polish:  # the solver's check, on all features
         G_loss = solved.G - penalty.l2 * W

@@ -646,7 +646,7 @@ class _NewtonSystem:
 
     def diagonal_energy(self, dW):
         """Return ``dW . diag(H) dW``, the diagonal part of the curvature of ``dW``."""
-        return float(np.sum(dW * dW / self.inv_diagonal[0]))
+        return _metric_energy((dW,), self.inv_diagonal)
 
 
 def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None,
@@ -720,9 +720,14 @@ def _conjugate_gradient(hessian_product, rhs, inv_diag, forcing, start=None,
     return x
 
 
+def _metric_energy(x, inv_diag):
+    """Return ``sum x^2 / inv_diag`` over the arrays of ``x`` (the Jacobi metric)."""
+    return float(sum(np.sum(xi * xi / di) for xi, di in zip(x, inv_diag)))
+
+
 def _metric_norm(x, inv_diag):
-    """Return the length of the pair ``x``: ``sqrt(sum x^2 / inv_diag)`` (Jacobi)."""
-    return float(np.sqrt(sum(np.sum(xi * xi / di) for xi, di in zip(x, inv_diag))))
+    """Return the length of the pair ``x`` in the Jacobi metric."""
+    return float(np.sqrt(_metric_energy(x, inv_diag)))
 
 
 def _line_search(problem, block, state, V, gb, dW, db, orthant):
